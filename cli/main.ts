@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+/** The `gpu-hosting` command: what fits and what it costs, offline. */
+import fs from "node:fs";
+import path from "node:path";
+import { Command, CommanderError } from "commander";
+import { registerCatalog } from "./catalog";
+import { UsageError } from "./errors";
+import { registerEstimate } from "./estimate";
+import { registerFit } from "./fit";
+
+function packageVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name("gpu-hosting")
+    .description("Size, place and check self-hosted LLM deployments on GPU servers (Hetzner, Scaleway, on-premises). Offline: no credentials needed.")
+    .version(packageVersion())
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  registerEstimate(program);
+  registerFit(program);
+  registerCatalog(program);
+  return program;
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 mandatory violation, 2 bad input). */
+export function main(argv: string[]): number {
+  const program = buildProgram();
+  try {
+    program.parse(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
+      return 2;
+    }
+    if (e instanceof UsageError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  process.exitCode = main(process.argv);
+}

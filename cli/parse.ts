@@ -1,0 +1,104 @@
+/** Flag value parsers shared by the commands. Each throws a {@link UsageError} naming the flag. */
+import fs from "node:fs";
+import { catalog, closest, findGpu, findModel, type Gpu, type Model } from "../core/catalog";
+import { ModelConfigError, parseHfConfig, type ModelArchitecture } from "../core/sizing/architecture";
+import { DTYPES, normalizeDtype, type Dtype, KV_CACHE_DTYPES, type KvCacheDtype } from "../core/sizing/dtypes";
+import { ENGINES, type Engine } from "../core/sizing/engines";
+import { badValue, UsageError } from "./errors";
+
+/** Parses token counts such as `32k`, `32K`, `128k`, `8192`, `1m` (k = 1024). */
+export function parseTokens(flag: string, value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kKmM]?)\s*$/.exec(value);
+  if (!m) throw badValue(flag, value, "expected a token count such as 8192, 32k or 128k");
+  const unit = m[2]?.toLowerCase() === "k" ? 1024 : m[2]?.toLowerCase() === "m" ? 1024 * 1024 : 1;
+  const n = Math.round(Number(m[1]) * unit);
+  if (n < 1) throw badValue(flag, value, "expected a positive token count");
+  return n;
+}
+
+export function parsePositiveInt(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw badValue(flag, value, "expected a whole number of 1 or more");
+  return n;
+}
+
+export function parsePositiveNumber(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw badValue(flag, value, "expected a number greater than 0");
+  return n;
+}
+
+export function parseFraction(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 1) throw badValue(flag, value, "expected a fraction greater than 0 and at most 1, e.g. 0.9");
+  return n;
+}
+
+export function parseDtype(flag: string, value: string, extra: string[] = []): Dtype | "best" {
+  if (extra.includes(value.toLowerCase())) return value.toLowerCase() as "best";
+  const d = normalizeDtype(value);
+  if (!d) throw badValue(flag, value, `allowed: ${[...extra, ...DTYPES].join(", ")}`);
+  return d;
+}
+
+export function parseKvDtype(flag: string, value: string): KvCacheDtype {
+  const v = value.toLowerCase();
+  if (!(KV_CACHE_DTYPES as readonly string[]).includes(v)) throw badValue(flag, value, `allowed: ${KV_CACHE_DTYPES.join(", ")}`);
+  return v as KvCacheDtype;
+}
+
+export function parseEngine(flag: string, value: string): Engine {
+  const v = value.toLowerCase().replace(/[.\-_]/g, "");
+  const alias: Record<string, Engine> = { vllm: "vllm", llamacpp: "llamacpp", ollama: "ollama", cpu: "cpu" };
+  const e = alias[v];
+  if (!e) throw badValue(flag, value, `allowed: ${ENGINES.join(", ")}`);
+  return e;
+}
+
+export function resolveGpu(flag: string, value: string): Gpu {
+  const g = findGpu(value);
+  if (!g) {
+    const names = catalog().gpus.flatMap((x) => [x.id, ...x.aliases]);
+    throw badValue(flag, value, `not a GPU in the catalog; closest: ${closest(value, names).join(", ")}`, "Run `gpu-hosting catalog gpus` for the list, or give --vram-gib");
+  }
+  return g;
+}
+
+export interface ResolvedModel {
+  /** Catalog entry, or undefined for a local config.json. */
+  model?: Model;
+  /** Display name. */
+  name: string;
+  arch: ModelArchitecture;
+}
+
+export function resolveModel(id: string | undefined, configPath: string | undefined, flag = "--model"): ResolvedModel {
+  if (id && configPath) throw new UsageError("--model and --config: give one of them, not both");
+  if (configPath) {
+    let text: string;
+    try {
+      text = fs.readFileSync(configPath, "utf8");
+    } catch (e) {
+      throw badValue("--config", configPath, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, "Give the path of a Hugging Face config.json");
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw badValue("--config", configPath, `is not valid JSON (${(e as Error).message})`);
+    }
+    try {
+      return { name: configPath, arch: parseHfConfig(json, configPath) };
+    } catch (e) {
+      if (e instanceof ModelConfigError) throw new UsageError(`--config: ${e.message}`);
+      throw e;
+    }
+  }
+  if (!id) throw new UsageError(`${flag}: a model is required; give a Hugging Face repo id (e.g. meta-llama/Llama-3.1-8B-Instruct), an alias (e.g. llama-3.1-8b), or --config <config.json>`);
+  const m = findModel(id);
+  if (!m) {
+    const names = catalog().models.flatMap((x) => [x.id, ...x.aliases]);
+    throw badValue(flag, id, `not in the model catalog; closest: ${closest(id, names).join(", ")}`, "Run `gpu-hosting catalog models`, or pass the model's config.json with --config");
+  }
+  return { model: m, name: m.id, arch: parseHfConfig(m.config, `models.json ${m.id}`) };
+}

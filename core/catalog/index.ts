@@ -1,0 +1,111 @@
+/**
+ * The catalog: GPUs, offers, locations, models and footprint defaults, validated with zod when
+ * first used. Lookups are case-insensitive by id or alias. Pure (reads only bundled JSON).
+ */
+import { distance } from "fastest-levenshtein";
+import { z } from "zod";
+import gpusJson from "./data/gpus.json";
+import locationsJson from "./data/locations.json";
+import modelsJson from "./data/models.json";
+import offersJson from "./data/offers.json";
+import { Gpu, Location, Model, Offer } from "./schema";
+
+export * from "./schema";
+
+export interface Catalog {
+  gpus: readonly Gpu[];
+  offers: readonly Offer[];
+  locations: readonly Location[];
+  models: readonly Model[];
+}
+
+/** Validates raw catalog data; throws with the file, index and field of every problem. */
+export function validateCatalog(raw: { gpus: unknown; offers: unknown; locations: unknown; models: unknown }): Catalog {
+  const problems: string[] = [];
+  const parse = <T>(name: string, schema: z.ZodType<T>, data: unknown): T[] => {
+    const r = z.array(schema).safeParse(data);
+    if (!r.success) {
+      for (const issue of r.error.issues) problems.push(`${name}.json[${issue.path.join("].")}: ${issue.message}`.replace(/\]\.(\w)/g, "].$1"));
+      return [];
+    }
+    return r.data;
+  };
+  const catalog: Catalog = {
+    gpus: parse("gpus", Gpu, raw.gpus),
+    offers: parse("offers", Offer, raw.offers),
+    locations: parse("locations", Location, raw.locations),
+    models: parse("models", Model, raw.models),
+  };
+  // Cross references and uniqueness.
+  const unique = (name: string, keys: string[]): void => {
+    const seen = new Set<string>();
+    for (const k of keys) {
+      const key = k.toLowerCase();
+      if (seen.has(key)) problems.push(`${name}: "${k}" is used twice (ids and aliases must be unique, case-insensitive)`);
+      seen.add(key);
+    }
+  };
+  const names = (id: string, aliases: string[]): string[] => [...new Set([id, ...aliases].map((x) => x.toLowerCase()))];
+  unique("gpus.json", catalog.gpus.flatMap((g) => names(g.id, g.aliases)));
+  unique("models.json", catalog.models.flatMap((m) => names(m.id, m.aliases)));
+  unique("offers.json", catalog.offers.map((o) => o.id));
+  const gpuIds = new Set(catalog.gpus.map((g) => g.id));
+  const locIds = new Set(catalog.locations.map((l) => `${l.provider}/${l.id}`));
+  catalog.offers.forEach((o, i) => {
+    if (o.gpu !== null && !gpuIds.has(o.gpu)) problems.push(`offers.json[${i}].gpu: "${o.gpu}" is not a GPU id in gpus.json`);
+    for (const l of o.locations) {
+      if (!locIds.has(`${o.provider}/${l}`)) problems.push(`offers.json[${i}].locations: "${l}" is not a ${o.provider} location in locations.json`);
+    }
+  });
+  if (problems.length > 0) throw new Error(`catalog is invalid:\n  ${problems.join("\n  ")}`);
+  return catalog;
+}
+
+let cached: Catalog | undefined;
+
+/** The bundled catalog (validated once per process). */
+export function catalog(): Catalog {
+  cached ??= validateCatalog({ gpus: gpusJson, offers: offersJson, locations: locationsJson, models: modelsJson });
+  return cached;
+}
+
+const norm = (s: string): string => s.trim().toLowerCase();
+
+/** Closest names to `query` among `names`, best first (edit distance, then substring matches). */
+export function closest(query: string, names: readonly string[], limit = 3): string[] {
+  const q = norm(query);
+  return [...names]
+    .map((n) => {
+      const l = norm(n);
+      const tail = l.includes("/") ? l.slice(l.indexOf("/") + 1) : l;
+      const d = Math.min(distance(q, l), distance(q, tail)) - (l.includes(q) ? q.length : 0);
+      return { n, d };
+    })
+    .sort((a, b) => a.d - b.d || a.n.localeCompare(b.n))
+    .slice(0, limit)
+    .map((x) => x.n);
+}
+
+export function findGpu(idOrAlias: string, c: Catalog = catalog()): Gpu | undefined {
+  const q = norm(idOrAlias);
+  return c.gpus.find((g) => g.id === q || norm(g.name) === q || g.aliases.some((a) => norm(a) === q));
+}
+
+export function findModel(idOrAlias: string, c: Catalog = catalog()): Model | undefined {
+  const q = norm(idOrAlias);
+  return c.models.find((m) => norm(m.id) === q || m.aliases.some((a) => norm(a) === q));
+}
+
+export function findOffer(id: string, c: Catalog = catalog()): Offer | undefined {
+  const q = norm(id);
+  return c.offers.find((o) => o.id === q || norm(o.name) === q);
+}
+
+export function findLocation(provider: string, id: string, c: Catalog = catalog()): Location | undefined {
+  return c.locations.find((l) => l.provider === provider && l.id === norm(id));
+}
+
+/** Usable memory of a GPU in GiB, as the driver reports it. */
+export function gpuMemoryGiB(g: Gpu): number {
+  return g.usableMemoryMiB / 1024;
+}

@@ -1,0 +1,169 @@
+/**
+ * Zod schemas for the catalog data files in `core/catalog/data/`.
+ *
+ * Every entry carries at least one {@link Source}: the URL the fact was read from, the date it was
+ * read, and how reliable it is. Facts that could not be confirmed say so (`confidence:
+ * "unconfirmed"`) rather than being dropped or silently trusted.
+ */
+import { z } from "zod";
+
+/** ISO date `YYYY-MM-DD`. */
+export const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected a date as YYYY-MM-DD");
+
+/** Where a fact comes from. */
+export const Source = z
+  .object({
+    /** URL the fact was read from. */
+    url: z.url(),
+    /** Date the source was read (YYYY-MM-DD). */
+    read: IsoDate,
+    /**
+     * primary: the vendor's or project's own docs, code or spec; secondary: a third party quoting
+     * it; unconfirmed: no reliable source, value is a best estimate.
+     */
+    confidence: z.enum(["primary", "secondary", "unconfirmed"]),
+    /** What exactly this source backs, when an entry has several. */
+    note: z.string().optional(),
+  })
+  .strict();
+export type Source = z.infer<typeof Source>;
+
+const Sources = z.array(Source).min(1, "every catalog entry needs at least one source");
+
+/** Data types a GPU executes natively on its tensor / matrix cores. */
+export const GpuDataTypes = z
+  .object({
+    fp16: z.boolean(),
+    bf16: z.boolean(),
+    fp8: z.boolean(),
+    fp4: z.boolean(),
+    int8: z.boolean(),
+  })
+  .strict();
+export type GpuDataTypes = z.infer<typeof GpuDataTypes>;
+
+export const GpuVendor = z.enum(["nvidia", "amd"]);
+export type GpuVendor = z.infer<typeof GpuVendor>;
+
+export const Gpu = z
+  .object({
+    /** Catalog id, kebab-case, e.g. `h100-sxm-80gb`. */
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+    /** Marketing name, e.g. "NVIDIA H100 SXM 80GB". */
+    name: z.string(),
+    /** Other spellings accepted on input (case-insensitive), e.g. nvidia-smi's product name. */
+    aliases: z.array(z.string()).default([]),
+    vendor: GpuVendor,
+    /** Architecture / generation, e.g. "hopper", "ada-lovelace", "cdna3". */
+    architecture: z.string(),
+    /** NVIDIA compute capability "major.minor"; null for AMD. */
+    computeCapability: z.string().regex(/^\d+\.\d+$/).nullable(),
+    /** AMD gfx target, e.g. "gfx942"; null for NVIDIA. */
+    gfxTarget: z.string().nullable(),
+    /** Memory as marketed, in GB (10^9 bytes). */
+    memoryGB: z.number().positive(),
+    /** Memory the driver reports as total (nvidia-smi `memory.total`), MiB. */
+    usableMemoryMiB: z.number().int().positive(),
+    memoryType: z.string(),
+    /** Memory bandwidth, GB/s. */
+    bandwidthGBps: z.number().positive(),
+    /** Board power / TDP, watts (default power cap). */
+    boardPowerWatts: z.number().positive(),
+    dataTypes: GpuDataTypes,
+    /** GPU-to-GPU interconnect, or null when none (PCIe only). */
+    interconnect: z.string().nullable(),
+    /** "datacenter", "workstation" or "consumer". */
+    segment: z.enum(["datacenter", "workstation", "consumer"]),
+    sources: Sources,
+  })
+  .strict();
+export type Gpu = z.infer<typeof Gpu>;
+
+export const Provider = z.enum(["hetzner", "scaleway"]);
+export type Provider = z.infer<typeof Provider>;
+
+export const Offer = z
+  .object({
+    /** Catalog id, e.g. `scaleway-l40s-1-48g`, `hetzner-gex45`. */
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+    provider: Provider,
+    /** gpu-instance (Scaleway), dedicated (Hetzner Robot GEX) or cloud-cpu (Hetzner Cloud). */
+    kind: z.enum(["gpu-instance", "dedicated", "cloud-cpu"]),
+    /** Provider's own name: commercial type, server type or product name. */
+    name: z.string(),
+    /** Robot product id for Hetzner dedicated servers. */
+    productId: z.string().optional(),
+    /** GPU catalog id, or null for CPU-only offers. */
+    gpu: z.string().nullable(),
+    gpuCount: z.number().int().nonnegative(),
+    vcpus: z.number().int().positive().nullable(),
+    cpu: z.string().nullable(),
+    ramGiB: z.number().positive().nullable(),
+    /** Estimated power of everything but the GPUs (CPU, RAM, disks, fans, PSU loss) at load, watts. */
+    nonGpuWatts: z.number().nonnegative(),
+    /** Price per hour in EUR excl. VAT, null where only monthly pricing exists. */
+    eurPerHour: z.number().nonnegative().nullable(),
+    /** Price per month in EUR excl. VAT (730 h where derived from the hourly price). */
+    eurPerMonth: z.number().nonnegative(),
+    /** One-off setup fee in EUR excl. VAT. */
+    setupEur: z.number().nonnegative(),
+    billing: z.enum(["per-minute", "per-hour", "hourly-capped-monthly", "monthly"]),
+    /** Zones or locations where the offer can be ordered (lower-case provider names). */
+    locations: z.array(z.string()).min(1),
+    /** listed: orderable when read; not-listed: no longer in the provider's matrix. */
+    status: z.enum(["listed", "not-listed"]),
+    /** Date the price was read (YYYY-MM-DD). */
+    priceRead: IsoDate,
+    notes: z.string().optional(),
+    sources: Sources,
+  })
+  .strict();
+export type Offer = z.infer<typeof Offer>;
+
+/** Where a provider location sits, for EU-only rules and grid intensity. */
+export const Location = z
+  .object({
+    id: z.string(),
+    provider: Provider,
+    city: z.string(),
+    /** ISO 3166-1 alpha-2. */
+    country: z.string().length(2),
+    eu: z.boolean(),
+    sources: Sources,
+  })
+  .strict();
+export type Location = z.infer<typeof Location>;
+
+export const QuantizedVariant = z
+  .object({
+    /** Hugging Face repo id of the quantised checkpoint. */
+    repo: z.string(),
+    method: z.enum(["awq", "gptq", "fp8", "gguf", "mxfp4", "nvfp4", "bnb"]),
+    /** For GGUF, the quant types offered, e.g. ["Q4_K_M", "Q8_0"]. */
+    ggufTypes: z.array(z.string()).optional(),
+  })
+  .strict();
+export type QuantizedVariant = z.infer<typeof QuantizedVariant>;
+
+export const Model = z
+  .object({
+    /** Hugging Face repo id, e.g. `meta-llama/Llama-3.1-8B-Instruct`. */
+    id: z.string().regex(/^[^/\s]+\/[^/\s]+$/),
+    /** Short names accepted on the command line, e.g. `llama-3.1-8b`. */
+    aliases: z.array(z.string()).default([]),
+    family: z.string(),
+    /** Licence id or name, e.g. "llama3.1", "apache-2.0", "mit", "gemma". */
+    licence: z.string(),
+    /** Whether Hugging Face access is gated (licence acceptance needed before download). */
+    gated: z.boolean(),
+    /** Total parameters as published by the model authors (model card or paper). */
+    publishedParameters: z.number().positive(),
+    /** Activated parameters per token as published, for mixture-of-experts models. */
+    publishedActiveParameters: z.number().positive().optional(),
+    /** The fields of the model's `config.json` that sizing needs, copied verbatim. */
+    config: z.record(z.string(), z.unknown()),
+    quantizedVariants: z.array(QuantizedVariant).default([]),
+    sources: Sources,
+  })
+  .strict();
+export type Model = z.infer<typeof Model>;

@@ -1,0 +1,229 @@
+/**
+ * Engine memory models: how much of each GPU (or of host RAM) an inference engine needs for a
+ * model, and how many KV-cache tokens are left. Pure.
+ *
+ * vLLM: `total × gpu_memory_utilization − weights − activation peak − non-torch memory` is left
+ * for the KV cache (vllm/v1/worker/gpu_worker.py `determine_available_memory`). The activation
+ * peak is measured by vLLM with a dummy batch of `max_num_batched_tokens`; here it is estimated
+ * from the shapes of that batch. Constants are calibrated against real startup logs
+ * (test/fixtures/vllm-calibration.json; errors in docs/sizing.md).
+ *
+ * llama.cpp / Ollama: weights of the offloaded layers + a KV cache of `n_ctx` tokens (sliding-
+ * window layers keep only their window) + compute buffers + the CUDA context.
+ */
+import type { ModelArchitecture } from "./architecture";
+import type { ConcreteDtype, KvCacheDtype } from "./dtypes";
+import { GiB, kvLayout, weightMemory } from "./memory";
+
+export const ENGINES = ["vllm", "llamacpp", "ollama", "cpu"] as const;
+export type Engine = (typeof ENGINES)[number];
+
+/** Calibrated constants of the vLLM memory model (see docs/sizing.md for how they were fitted). */
+export const VLLM_CONSTANTS = {
+  /** Non-torch memory of one rank (CUDA context share seen by torch, cuBLAS workspaces), GiB. */
+  nonTorchGiB: 0.15,
+  /** Extra non-torch memory per rank with tensor parallelism (NCCL / custom all-reduce), GiB. */
+  nonTorchTpGiB: 0.6,
+  /** Live copies of the hidden state during the profiling forward pass. */
+  hiddenCopies: 6,
+  /** Live copies of the MLP intermediate (gate/up output plus activation). */
+  mlpCopies: 3,
+  /** fp32 copies of the sampler's logits (logits, softmax, sorted) per sequence. */
+  logitsCopies: 3,
+  /** Default block size, tokens. */
+  blockSize: 16,
+} as const;
+
+export interface VllmOptions {
+  /** Fraction of each GPU's memory vLLM may use. @default 0.9 */
+  gpuMemoryUtilization?: number;
+  /** Context length (`--max-model-len`); defaults to the model's max_position_embeddings. */
+  maxModelLen?: number;
+  /** Tokens in one scheduler step (`--max-num-batched-tokens`). @default 8192 on GPUs of 70 GiB or more, else 2048 (vLLM V1 server defaults) */
+  maxNumBatchedTokens?: number;
+  /** Concurrent sequences (`--max-num-seqs`). @default 256 */
+  maxNumSeqs?: number;
+  /** Tensor-parallel size. @default 1 */
+  tensorParallelSize?: number;
+  /** @default "auto" */
+  kvCacheDtype?: KvCacheDtype;
+  /** KV cache block size in tokens. @default 16 */
+  blockSize?: number;
+  /** CUDA-graph memory to take from the KV budget, GiB (recent vLLM can profile it). @default 0 */
+  cudaGraphGiB?: number;
+}
+
+/** Memory of one GPU (or the host, for CPU inference), GiB. */
+export interface MemoryBreakdown {
+  /** Memory of the device as the driver reports it. */
+  totalGiB: number;
+  /** What the engine may use (total × utilisation for vLLM). */
+  budgetGiB: number;
+  weightsGiB: number;
+  activationGiB: number;
+  /** Non-torch memory, CUDA context, compute buffers and graphs. */
+  overheadGiB: number;
+  /** KV cache: for vLLM what is left for it; for llama.cpp what the context needs. */
+  kvCacheGiB: number;
+  /** Budget left unused (negative when over). */
+  freeGiB: number;
+}
+
+export interface EngineEstimate {
+  engine: Engine;
+  dtype: ConcreteDtype;
+  tensorParallelSize: number;
+  maxModelLen: number;
+  perGpu: MemoryBreakdown;
+  /** Tokens the KV cache holds over the whole deployment. */
+  kvCacheTokens: number;
+  /** kvCacheTokens / maxModelLen. */
+  maxConcurrency: number;
+  /** Bytes of KV cache per token per GPU. */
+  kvBytesPerToken: number;
+  fits: boolean;
+  /** Why it does not fit, or null. */
+  reason: string | null;
+}
+
+const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Default `max_num_batched_tokens` of the vLLM V1 OpenAI server for a GPU of `totalGiB`. */
+export function defaultMaxNumBatchedTokens(totalGiB: number): number {
+  return totalGiB >= 70 ? 8192 : 2048;
+}
+
+/** Activation peak of vLLM's profiling run, bytes per GPU. */
+export function vllmActivationBytes(arch: ModelArchitecture, tp: number, batchedTokens: number, maxNumSeqs: number): number {
+  const c = VLLM_CONSTANTS;
+  const H = arch.hiddenSize;
+  const moe = arch.moe;
+  const hasDense = arch.layers.some((l) => l.mlp === "dense");
+  const denseInter = hasDense ? arch.denseIntermediateSize / tp : 0;
+  const moeInter = moe ? (moe.expertsPerToken * moe.expertIntermediateSize) / tp : 0;
+  const qkv = (arch.attention.numHeads + 2 * arch.attention.numKvHeads) * arch.attention.headDim / tp;
+  const perToken = (c.hiddenCopies * H + c.mlpCopies * Math.max(denseInter, moeInter) + qkv) * 2;
+  const forward = batchedTokens * perToken;
+  const sampler = Math.min(maxNumSeqs, batchedTokens) * (Math.ceil(arch.vocabSize / 64) * 64) * 4 * c.logitsCopies / tp;
+  return Math.max(forward, sampler);
+}
+
+/** vLLM: what is left for the KV cache on each GPU and how many tokens it holds. */
+export function estimateVllm(arch: ModelArchitecture, dtype: ConcreteDtype, gpuTotalGiB: number, o: VllmOptions = {}): EngineEstimate {
+  const tp = o.tensorParallelSize ?? 1;
+  const util = o.gpuMemoryUtilization ?? 0.9;
+  const maxModelLen = o.maxModelLen ?? arch.maxPositionEmbeddings;
+  const blockSize = o.blockSize ?? VLLM_CONSTANTS.blockSize;
+  const batched = Math.max(o.maxNumBatchedTokens ?? defaultMaxNumBatchedTokens(gpuTotalGiB), 1);
+  const seqs = o.maxNumSeqs ?? 256;
+  const w = weightMemory(arch, dtype, tp);
+  const kv = kvLayout(arch, o.kvCacheDtype ?? "auto", dtype, tp);
+
+  const budget = gpuTotalGiB * util;
+  const weightsGiB = w.bytesPerGpu / GiB;
+  const activationGiB = vllmActivationBytes(arch, tp, batched, seqs) / GiB;
+  const overheadGiB = VLLM_CONSTANTS.nonTorchGiB + (tp > 1 ? VLLM_CONSTANTS.nonTorchTpGiB : 0) + (o.cudaGraphGiB ?? 0);
+  const kvGiB = budget - weightsGiB - activationGiB - overheadGiB;
+  const blocks = kvGiB > 0 ? Math.floor((kvGiB * GiB) / (kv.bytesPerTokenPerGpu * blockSize)) : 0;
+  const tokens = blocks * blockSize;
+
+  let reason: string | null = null;
+  if (kvGiB <= 0) {
+    reason =
+      `weights ${round(weightsGiB)} GiB + activations ${round(activationGiB)} GiB + overhead ${round(overheadGiB)} GiB ` +
+      `exceed ${round(budget)} GiB (${round(gpuTotalGiB)} GiB × ${util}) per GPU: no memory left for the KV cache`;
+  } else if (tokens < maxModelLen) {
+    reason = `KV cache holds ${tokens} tokens, fewer than max_model_len ${maxModelLen}: vLLM refuses to start`;
+  }
+  return {
+    engine: "vllm",
+    dtype,
+    tensorParallelSize: tp,
+    maxModelLen,
+    perGpu: {
+      totalGiB: gpuTotalGiB,
+      budgetGiB: budget,
+      weightsGiB,
+      activationGiB,
+      overheadGiB,
+      kvCacheGiB: Math.max(kvGiB, 0),
+      freeGiB: kvGiB < 0 ? kvGiB : 0,
+    },
+    kvCacheTokens: tokens,
+    maxConcurrency: tokens / maxModelLen,
+    kvBytesPerToken: kv.bytesPerTokenPerGpu,
+    fits: reason === null,
+    reason,
+  };
+}
+
+export interface LlamaCppOptions {
+  /** Context tokens over all slots (`-c`). @default 4096 */
+  contextTokens?: number;
+  /** Parallel slots; llama.cpp divides `-c` between them. Only used for concurrency. @default 1 */
+  parallel?: number;
+  /** Fraction of layers offloaded to GPUs (`-ngl`), 1 = all. @default 1 */
+  gpuLayersFraction?: number;
+  /** GPUs the layers are split over. @default 1 */
+  gpuCount?: number;
+  /** KV cache type (`-ctk/-ctv`). @default "fp16" */
+  kvCacheDtype?: KvCacheDtype;
+  /** Micro-batch (`-ub`). @default 512 */
+  ubatch?: number;
+}
+
+/** CUDA context, cuBLAS and runtime overhead of llama.cpp per GPU, GiB. */
+const LLAMACPP_CONTEXT_GIB = 0.35;
+
+/**
+ * llama.cpp / Ollama on GPUs: everything must fit in the memory reported by the driver.
+ * With `gpuCount` 0 (or engine "cpu") the same sums are checked against host RAM.
+ */
+export function estimateLlamaCpp(
+  arch: ModelArchitecture,
+  dtype: ConcreteDtype,
+  deviceTotalGiB: number,
+  o: LlamaCppOptions & { engine?: Engine } = {},
+): EngineEstimate {
+  const engine = o.engine ?? "llamacpp";
+  const ctx = o.contextTokens ?? 4096;
+  const gpus = Math.max(o.gpuCount ?? 1, 1);
+  const frac = o.gpuLayersFraction ?? 1;
+  const ubatch = o.ubatch ?? 512;
+  const w = weightMemory(arch, dtype, 1);
+  const kv = kvLayout(arch, o.kvCacheDtype ?? "fp16", dtype, 1);
+  const slidingWindow = arch.layers.find((l) => l.attention === "sliding")?.slidingWindow ?? ctx;
+  const kvBytes =
+    (kv.fullLayers * ctx + kv.slidingLayers * Math.min(ctx, slidingWindow + ubatch)) * kv.bytesPerLayerToken;
+  const computeBytes = ubatch * (Math.ceil(arch.vocabSize) * 4 + arch.hiddenSize * 4 * 8);
+  const cpu = engine === "cpu";
+  const weightsGiB = (w.bytesPerGpu * (cpu ? 1 : frac)) / gpus / GiB;
+  const kvGiB = (kvBytes * (cpu ? 1 : frac)) / gpus / GiB;
+  const overheadGiB = computeBytes / GiB + (cpu ? 1 : LLAMACPP_CONTEXT_GIB + (engine === "ollama" ? 0.25 : 0));
+  const free = deviceTotalGiB - weightsGiB - kvGiB - overheadGiB;
+  const fits = free >= 0;
+  const where = cpu ? "host RAM" : `${gpus > 1 ? `each of ${gpus} GPUs` : "the GPU"}`;
+  return {
+    engine,
+    dtype,
+    tensorParallelSize: cpu ? 1 : gpus,
+    maxModelLen: ctx,
+    perGpu: {
+      totalGiB: deviceTotalGiB,
+      budgetGiB: deviceTotalGiB,
+      weightsGiB,
+      activationGiB: 0,
+      overheadGiB,
+      kvCacheGiB: kvGiB,
+      freeGiB: free,
+    },
+    kvCacheTokens: ctx,
+    maxConcurrency: o.parallel ?? 1,
+    kvBytesPerToken: kv.bytesPerTokenPerGpu,
+    fits,
+    reason: fits
+      ? null
+      : `weights ${round(weightsGiB)} GiB + KV cache ${round(kvGiB)} GiB for ${ctx} tokens + buffers ${round(overheadGiB)} GiB ` +
+        `exceed ${round(deviceTotalGiB)} GiB of ${where}`,
+  };
+}

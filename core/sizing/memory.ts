@@ -1,0 +1,129 @@
+/**
+ * Weight and KV-cache memory of a model, per GPU, for a weight format and a tensor-parallel size.
+ * Mirrors how vLLM shards a model: q/o, MLP, experts, embeddings and lm_head split across ranks,
+ * k/v projections replicated when there are fewer KV heads than ranks, MLA down-projections,
+ * norms and routers replicated.
+ */
+import { countParameters, type ModelArchitecture, type ParameterBreakdown } from "./architecture";
+import { kvBytesPerElement, type ConcreteDtype, type KvCacheDtype, WEIGHT_FORMATS } from "./dtypes";
+
+export const GiB = 1024 ** 3;
+
+export interface WeightMemory {
+  /** Bytes of weights held by one GPU (or by the host for CPU inference when tp = 1). */
+  bytesPerGpu: number;
+  /** Bytes of weights over all GPUs, replication included. */
+  bytesTotal: number;
+  parameters: ParameterBreakdown;
+}
+
+/** Vocabulary padded as vLLM's VocabParallelEmbedding does (multiple of 64, split over ranks). */
+function paddedVocabPerRank(vocab: number, tp: number): number {
+  const padded = Math.ceil(vocab / 64) * 64;
+  return Math.ceil(padded / tp);
+}
+
+/**
+ * Weight bytes per GPU for `dtype` at tensor-parallel size `tp`.
+ * @param tp tensor-parallel size (GPUs sharing one model copy), 1 or more.
+ */
+export function weightMemory(arch: ModelArchitecture, dtype: ConcreteDtype, tp = 1): WeightMemory {
+  const f = WEIGHT_FORMATS[dtype];
+  const p = countParameters(arch);
+  const H = arch.hiddenSize;
+  const att = arch.attention;
+  const linearBytes = f.quantizedParts === "linear" ? f.quantizedBytes : f.baseBytes;
+  const expertBytes = f.quantizedParts === "none" ? f.baseBytes : f.quantizedBytes;
+
+  // Attention split into what shards and what each rank replicates.
+  let attShard = p.attention;
+  let attReplicated = 0;
+  if (att.mla) {
+    const m = att.mla;
+    attReplicated = arch.numLayers * ((m.qLoraRank !== null ? H * m.qLoraRank + m.qLoraRank : 0) + H * (m.kvLoraRank + m.qkRopeHeadDim) + m.kvLoraRank);
+    attShard = p.attention - attReplicated;
+  } else if (att.numKvHeads < tp) {
+    // Each rank keeps one full KV head: k/v weights are replicated, not split.
+    const kv = arch.numLayers * 2 * H * att.numKvHeads * att.headDim;
+    attShard = p.attention - kv;
+    attReplicated = kv / att.numKvHeads; // one head per rank, counted per rank below
+  }
+
+  const vocabRank = paddedVocabPerRank(arch.vocabSize, tp);
+  // Learned position embeddings (OPT) are the part of `embedding` beyond vocab × hidden; replicated.
+  const embeddingBytes = vocabRank * H * f.embeddingBytes + (p.embedding - arch.vocabSize * H) * f.baseBytes;
+  const lmHeadBytes = arch.tieWordEmbeddings ? 0 : vocabRank * H * f.lmHeadBytes;
+
+  const shardedBytes =
+    (attShard + p.denseMlp + p.sharedExperts) * linearBytes + p.experts * expertBytes + p.vision * f.baseBytes;
+  const replicatedBytes = attReplicated * linearBytes + p.router * f.baseBytes + p.norms * f.normBytes;
+  const rope = ropeCacheBytes(arch);
+  const bytesPerGpu = shardedBytes / tp + replicatedBytes + embeddingBytes + lmHeadBytes + rope;
+  return { bytesPerGpu, bytesTotal: bytesPerGpu * tp, parameters: p };
+}
+
+/** vLLM keeps one cos/sin cache (max positions × rotary dim, 16-bit) per model. */
+function ropeCacheBytes(arch: ModelArchitecture): number {
+  if (arch.modelType === "opt") return 0;
+  const rotary = arch.attention.mla ? arch.attention.mla.qkRopeHeadDim : arch.attention.headDim;
+  return arch.maxPositionEmbeddings * rotary * 2;
+}
+
+export interface KvLayout {
+  /** Bytes of KV cache per token per GPU, with every layer counted as vLLM counts it. */
+  bytesPerTokenPerGpu: number;
+  /** Bytes per token over the whole deployment (all ranks). */
+  bytesPerTokenTotal: number;
+  /** Layers that attend over the full context. */
+  fullLayers: number;
+  /** Layers with a sliding window. */
+  slidingLayers: number;
+  /**
+   * Layer slots vLLM's hybrid allocator charges per token: groups of equal size, padded. Equals
+   * `numLayers` for uniform models.
+   */
+  chargedLayers: number;
+  /** Bytes per token per layer per GPU. */
+  bytesPerLayerToken: number;
+}
+
+/**
+ * KV cache per token. Full attention: 2 (K and V) × KV heads per rank × head dim × bytes. MLA: the
+ * compressed latent plus the rope key (kv_lora_rank + qk_rope_head_dim), replicated on every rank.
+ * Models that mix sliding-window and full layers are charged as vLLM's hybrid KV-cache manager
+ * does: layers are grouped by type into groups of the smallest type's size (or one group when the
+ * counts are within 25 %), the last group of a type padded; the reported token capacity divides
+ * the pool by all groups.
+ */
+export function kvLayout(arch: ModelArchitecture, kvDtype: KvCacheDtype, weights: ConcreteDtype, tp = 1): KvLayout {
+  const bytes = kvBytesPerElement(kvDtype, weights);
+  const att = arch.attention;
+  let perLayer: number;
+  let ranksHoldingCopy: number;
+  if (att.mla) {
+    perLayer = (att.mla.kvLoraRank + att.mla.qkRopeHeadDim) * bytes;
+    ranksHoldingCopy = tp;
+  } else {
+    const kvPerRank = Math.max(1, att.numKvHeads / tp);
+    perLayer = 2 * kvPerRank * att.headDim * bytes;
+    ranksHoldingCopy = tp;
+  }
+  const sliding = arch.layers.filter((l) => l.attention === "sliding").length;
+  const full = arch.numLayers - sliding;
+  let charged = arch.numLayers;
+  if (sliding > 0 && full > 0) {
+    const min = Math.min(sliding, full);
+    const max = Math.max(sliding, full);
+    const groupSize = max < min * 1.25 ? max : min;
+    charged = groupSize * (Math.ceil(full / groupSize) + Math.ceil(sliding / groupSize));
+  }
+  const perToken = perLayer * charged;
+  return {
+    bytesPerTokenPerGpu: perToken,
+    bytesPerTokenTotal: perToken * ranksHoldingCopy,
+    fullLayers: full,
+    slidingLayers: sliding,
+    chargedLayers: charged,
+    bytesPerLayerToken: perLayer,
+  };
+}
