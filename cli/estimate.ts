@@ -22,6 +22,7 @@ interface EstimateFlags {
   maxNumBatchedTokens?: string;
   maxNumSeqs?: string;
   engine: string;
+  vllmVersion: string;
   json?: boolean;
 }
 
@@ -43,6 +44,7 @@ export function registerEstimate(program: Command): void {
     .option("--max-num-batched-tokens <n>", "vLLM scheduler budget per step (default: vLLM's, by GPU size)")
     .option("--max-num-seqs <n>", "vLLM concurrent sequences", undefined)
     .option("--engine <engine>", "vllm, llamacpp, ollama or cpu", "vllm")
+    .option("--vllm-version <version>", "vLLM release whose memory profiling to follow (0.6 ... 0.19, or latest)", "latest")
     .option("--json", "print one JSON object (fields parameters, weightsGiB, kvCacheGiB, kvCacheTokens, maxConcurrency, fits are stable)")
     .action((flags: EstimateFlags) => runEstimate(flags));
 }
@@ -90,6 +92,8 @@ export function runEstimate(f: EstimateFlags): void {
     maxNumBatchedTokens: f.maxNumBatchedTokens ? p.parsePositiveInt("--max-num-batched-tokens", f.maxNumBatchedTokens) : undefined,
     maxNumSeqs: f.maxNumSeqs ? p.parsePositiveInt("--max-num-seqs", f.maxNumSeqs) : undefined,
     hostRamGiB: ramGiB,
+    vllmVersion: p.parseVllmVersion("--vllm-version", f.vllmVersion),
+    isA100: /a100/i.test(gpuName),
   };
   const r = estimate(input);
   const support = dtypeSupportProblem(dtype, input.gpu);

@@ -72,11 +72,13 @@ export function runFit(modelId: string | undefined, f: FitFlags): void {
   console.log(`${model.name}: ${fmt.int(req.context)} tokens × ${req.concurrency} concurrent, dtype ${req.dtype}`);
   console.log(
     table(
-      ["offer", "GPUs", "fits", "dtype", "weights/GPU", "KV/GPU", "overhead", "KV tokens", "€/month", "peak W", "kWh/month", "locations", "why not / note"],
-      rows.map((r) => [
+      ["#", "offer", "GPUs", "fits", "engine", "dtype", "weights/GPU", "KV/GPU", "overhead", "KV tokens", "€/month", "peak W", "kWh/month", "locations"],
+      rows.map((r, i) => [
+        i + 1,
         `${r.offer.provider} ${r.offer.name}`,
         r.gpu ? `${r.offer.gpuCount}× ${r.gpu.id}` : "CPU",
         r.fits ? "yes" : "no",
+        r.engine,
         r.dtype,
         fmt.gib(r.estimate.perGpu.weightsGiB),
         fmt.gib(r.estimate.perGpu.kvCacheGiB),
@@ -86,10 +88,14 @@ export function runFit(modelId: string | undefined, f: FitFlags): void {
         fmt.int(r.peakWatts),
         fmt.int(r.kwhPerMonth),
         r.locations.join(","),
-        r.fits ? (r.reason ?? "") : `${r.reason}${r.alternatives ? `; would fit: ${describeAlternatives(r.alternatives)}` : ""}`,
       ]),
     ),
   );
+  const notes = rows
+    .map((r, i) => ({ r, i }))
+    .filter(({ r }) => r.reason)
+    .map(({ r, i }) => `  ${i + 1}. ${r.offer.name}: ${r.reason}${r.alternatives ? `; would fit: ${describeAlternatives(r.alternatives)}` : ""}`);
+  if (notes.length > 0) console.log(`\nNotes (GiB per GPU; overhead = activations + runtime):\n${notes.join("\n")}`);
   const n = rows.filter((r) => r.fits).length;
   console.log(`${n} of ${rows.length} offers fit.${rows.length === 0 ? " No offer passes the filters." : ""}`);
 }

@@ -102,3 +102,10 @@ export function resolveModel(id: string | undefined, configPath: string | undefi
   }
   return { model: m, name: m.id, arch: parseHfConfig(m.config, `models.json ${m.id}`) };
 }
+
+/** `latest`, `0.19`, `0.6.4`, `v0.10.1.1`. */
+export function parseVllmVersion(flag: string, value: string): string {
+  if (value === "latest") return value;
+  if (!/^v?0\.\d+(\.\d+)*([.+-].*)?$/.test(value)) throw badValue(flag, value, "expected a vLLM release such as 0.19, 0.10.1 or latest");
+  return value.replace(/^v/, "");
+}

@@ -88,6 +88,7 @@ export function fitOffer(req: FitRequest, offer: Offer, c: Catalog = catalog()):
     kvCacheDtype: req.kvCacheDtype,
     gpuMemoryUtilization: req.gpuMemoryUtilization,
     hostRamGiB: offer.ramGiB ?? 0,
+    isA100: gpu?.id.startsWith("a100") ?? false,
   };
   const own = checkpointDtype(req.arch.checkpointDtype, req.arch.checkpointQuantization?.method ?? null);
   let candidates: ConcreteDtype[];
@@ -101,7 +102,8 @@ export function fitOffer(req: FitRequest, offer: Offer, c: Catalog = catalog()):
   }
   const supported = candidates.filter((d) => dtypeSupportProblem(d, base.gpu) === null);
 
-  let chosen: ConcreteDtype = supported[0] ?? candidates[0]!;
+  // When nothing fits, report the most compact supported candidate: it comes closest.
+  let chosen: ConcreteDtype = supported[supported.length - 1] ?? candidates[0]!;
   let est = estimate({ ...base, dtype: chosen });
   for (const d of supported) {
     const e = estimate({ ...base, dtype: d });

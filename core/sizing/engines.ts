@@ -18,19 +18,52 @@ import { GiB, kvLayout, weightMemory } from "./memory";
 export const ENGINES = ["vllm", "llamacpp", "ollama", "cpu"] as const;
 export type Engine = (typeof ENGINES)[number];
 
-/** Calibrated constants of the vLLM memory model (see docs/sizing.md for how they were fitted). */
-export const VLLM_CONSTANTS = {
-  /** Non-torch memory of one rank (CUDA context share seen by torch, cuBLAS workspaces), GiB. */
-  nonTorchGiB: 0.15,
-  /** Extra non-torch memory per rank with tensor parallelism (NCCL / custom all-reduce), GiB. */
-  nonTorchTpGiB: 0.6,
-  /** Live copies of the hidden state during the profiling forward pass. */
-  hiddenCopies: 6,
+const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/**
+ * How a vLLM release profiles memory. Fitted to real startup logs (docs/sizing.md):
+ * - V0 engine (before 0.8): the profiling batch is `max(max_model_len, 2048)` tokens when chunked
+ *   prefill is off (contexts up to 32k), so activations grow with the context.
+ * - V1 engine (0.8 on): the batch is `max_num_batched_tokens` (8192 on GPUs of 70 GiB or more
+ *   other than A100, else 2048) and `max_num_seqs` is 1024 on those GPUs, else 256. Before 0.17
+ *   the sampler's dummy run held about 9.6 fp32 copies of the logits (0.10 and 0.11 did not profile
+ *   it at all); from 0.17 about 3.9.
+ */
+export interface VllmProfile {
+  /** Release the profile describes, e.g. "0.19". */
+  version: string;
+  engineV0: boolean;
+  /** fp32 copies of `max_num_seqs × vocab` logits at the sampler's peak. */
+  samplerCopies: number;
+  /** Non-torch memory of one rank, GiB. */
+  nonTorchGiB: number;
+  /** Extra non-torch memory per rank with tensor parallelism (NCCL, custom all-reduce), GiB. */
+  nonTorchTpGiB: number;
+}
+
+/** Latest vLLM release the model was calibrated against; the default. */
+export const LATEST_VLLM = "0.19";
+
+/** The memory profile of a vLLM version ("0.6.4", "0.10", "latest"). */
+export function vllmProfile(version: string = LATEST_VLLM): VllmProfile {
+  const v = version === "latest" ? LATEST_VLLM : version;
+  const m = /^v?(\d+)\.(\d+)/.exec(v);
+  if (!m) throw new Error(`vLLM version "${version}" is not of the form 0.x or 0.x.y`);
+  const minor = Number(m[1]) * 1000 + Number(m[2]);
+  if (minor < 8) return { version: v, engineV0: true, samplerCopies: 9.6, nonTorchGiB: 0.25, nonTorchTpGiB: 0.55 };
+  // 0.10 and 0.11 logs show no sampler peak in the profiled activations (forward pass only).
+  if (minor >= 10 && minor < 12) return { version: v, engineV0: false, samplerCopies: 0, nonTorchGiB: 0.15, nonTorchTpGiB: 0.45 };
+  if (minor < 17) return { version: v, engineV0: false, samplerCopies: 9.6, nonTorchGiB: 0.15, nonTorchTpGiB: 0.45 };
+  return { version: v, engineV0: false, samplerCopies: 3.86, nonTorchGiB: 0.25, nonTorchTpGiB: 1.85 };
+}
+
+/** Shape constants of the forward-pass activation estimate (fitted to V0 logs, docs/sizing.md). */
+export const VLLM_FORWARD = {
+  /** Live copies of the hidden state per token. */
+  hiddenCopies: 1.4,
   /** Live copies of the MLP intermediate (gate/up output plus activation). */
   mlpCopies: 3,
-  /** fp32 copies of the sampler's logits (logits, softmax, sorted) per sequence. */
-  logitsCopies: 3,
-  /** Default block size, tokens. */
+  /** Default KV block size, tokens. */
   blockSize: 16,
 } as const;
 
@@ -39,9 +72,9 @@ export interface VllmOptions {
   gpuMemoryUtilization?: number;
   /** Context length (`--max-model-len`); defaults to the model's max_position_embeddings. */
   maxModelLen?: number;
-  /** Tokens in one scheduler step (`--max-num-batched-tokens`). @default 8192 on GPUs of 70 GiB or more, else 2048 (vLLM V1 server defaults) */
+  /** Tokens in one scheduler step (`--max-num-batched-tokens`). @default vLLM's, by version and GPU */
   maxNumBatchedTokens?: number;
-  /** Concurrent sequences (`--max-num-seqs`). @default 256 */
+  /** Concurrent sequences (`--max-num-seqs`). @default vLLM's, by version and GPU */
   maxNumSeqs?: number;
   /** Tensor-parallel size. @default 1 */
   tensorParallelSize?: number;
@@ -51,6 +84,45 @@ export interface VllmOptions {
   blockSize?: number;
   /** CUDA-graph memory to take from the KV budget, GiB (recent vLLM can profile it). @default 0 */
   cudaGraphGiB?: number;
+  /** vLLM release whose memory profile to follow. @default LATEST_VLLM */
+  vllmVersion?: string;
+  /** Whether the GPU is an A100 (vLLM keeps the small defaults on A100s). @default false */
+  isA100?: boolean;
+}
+
+/** Default `max_num_batched_tokens` and `max_num_seqs` of vLLM's OpenAI server. */
+export function vllmDefaults(
+  profile: VllmProfile,
+  totalGiB: number,
+  maxModelLen: number,
+  isA100 = false,
+): { maxNumBatchedTokens: number; maxNumSeqs: number } {
+  if (profile.engineV0) {
+    return { maxNumBatchedTokens: maxModelLen <= 32768 ? Math.max(maxModelLen, 2048) : 2048, maxNumSeqs: 256 };
+  }
+  const big = totalGiB >= 70 && !isA100;
+  return { maxNumBatchedTokens: big ? 8192 : 2048, maxNumSeqs: big ? 1024 : 256 };
+}
+
+/** Activation peak of vLLM's profiling run, bytes per GPU: the forward pass or the sampler. */
+export function vllmActivationBytes(
+  arch: ModelArchitecture,
+  tp: number,
+  batchedTokens: number,
+  maxNumSeqs: number,
+  profile: VllmProfile = vllmProfile(),
+): number {
+  const c = VLLM_FORWARD;
+  const H = arch.hiddenSize;
+  const moe = arch.moe;
+  const hasDense = arch.layers.some((l) => l.mlp === "dense");
+  const denseInter = hasDense ? arch.denseIntermediateSize / tp : 0;
+  const moeInter = moe ? (moe.expertsPerToken * moe.expertIntermediateSize) / tp : 0;
+  const qkv = ((arch.attention.numHeads + 2 * arch.attention.numKvHeads) * arch.attention.headDim) / tp;
+  const perToken = (c.hiddenCopies * H + c.mlpCopies * Math.max(denseInter, moeInter) + qkv) * 2;
+  const forward = batchedTokens * perToken;
+  const sampler = Math.min(maxNumSeqs, batchedTokens) * Math.ceil(arch.vocabSize / 64) * 64 * 4 * profile.samplerCopies;
+  return Math.max(forward, sampler);
 }
 
 /** Memory of one GPU (or the host, for CPU inference), GiB. */
@@ -86,43 +158,23 @@ export interface EngineEstimate {
   reason: string | null;
 }
 
-const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
-
-/** Default `max_num_batched_tokens` of the vLLM V1 OpenAI server for a GPU of `totalGiB`. */
-export function defaultMaxNumBatchedTokens(totalGiB: number): number {
-  return totalGiB >= 70 ? 8192 : 2048;
-}
-
-/** Activation peak of vLLM's profiling run, bytes per GPU. */
-export function vllmActivationBytes(arch: ModelArchitecture, tp: number, batchedTokens: number, maxNumSeqs: number): number {
-  const c = VLLM_CONSTANTS;
-  const H = arch.hiddenSize;
-  const moe = arch.moe;
-  const hasDense = arch.layers.some((l) => l.mlp === "dense");
-  const denseInter = hasDense ? arch.denseIntermediateSize / tp : 0;
-  const moeInter = moe ? (moe.expertsPerToken * moe.expertIntermediateSize) / tp : 0;
-  const qkv = (arch.attention.numHeads + 2 * arch.attention.numKvHeads) * arch.attention.headDim / tp;
-  const perToken = (c.hiddenCopies * H + c.mlpCopies * Math.max(denseInter, moeInter) + qkv) * 2;
-  const forward = batchedTokens * perToken;
-  const sampler = Math.min(maxNumSeqs, batchedTokens) * (Math.ceil(arch.vocabSize / 64) * 64) * 4 * c.logitsCopies / tp;
-  return Math.max(forward, sampler);
-}
-
 /** vLLM: what is left for the KV cache on each GPU and how many tokens it holds. */
 export function estimateVllm(arch: ModelArchitecture, dtype: ConcreteDtype, gpuTotalGiB: number, o: VllmOptions = {}): EngineEstimate {
   const tp = o.tensorParallelSize ?? 1;
   const util = o.gpuMemoryUtilization ?? 0.9;
   const maxModelLen = o.maxModelLen ?? arch.maxPositionEmbeddings;
-  const blockSize = o.blockSize ?? VLLM_CONSTANTS.blockSize;
-  const batched = Math.max(o.maxNumBatchedTokens ?? defaultMaxNumBatchedTokens(gpuTotalGiB), 1);
-  const seqs = o.maxNumSeqs ?? 256;
+  const blockSize = o.blockSize ?? VLLM_FORWARD.blockSize;
+  const profile = vllmProfile(o.vllmVersion);
+  const defaults = vllmDefaults(profile, gpuTotalGiB, maxModelLen, o.isA100);
+  const batched = Math.max(o.maxNumBatchedTokens ?? defaults.maxNumBatchedTokens, 1);
+  const seqs = o.maxNumSeqs ?? defaults.maxNumSeqs;
   const w = weightMemory(arch, dtype, tp);
   const kv = kvLayout(arch, o.kvCacheDtype ?? "auto", dtype, tp);
 
   const budget = gpuTotalGiB * util;
   const weightsGiB = w.bytesPerGpu / GiB;
-  const activationGiB = vllmActivationBytes(arch, tp, batched, seqs) / GiB;
-  const overheadGiB = VLLM_CONSTANTS.nonTorchGiB + (tp > 1 ? VLLM_CONSTANTS.nonTorchTpGiB : 0) + (o.cudaGraphGiB ?? 0);
+  const activationGiB = vllmActivationBytes(arch, tp, batched, seqs, profile) / GiB;
+  const overheadGiB = profile.nonTorchGiB + (tp > 1 ? profile.nonTorchTpGiB : 0) + (o.cudaGraphGiB ?? 0);
   const kvGiB = budget - weightsGiB - activationGiB - overheadGiB;
   const blocks = kvGiB > 0 ? Math.floor((kvGiB * GiB) / (kv.bytesPerTokenPerGpu * blockSize)) : 0;
   const tokens = blocks * blockSize;

@@ -36,6 +36,10 @@ export interface EstimateInput {
   maxNumSeqs?: number;
   /** Host memory for CPU inference, GiB. */
   hostRamGiB?: number;
+  /** vLLM release whose memory profile to follow. @default latest */
+  vllmVersion?: string;
+  /** The GPU is an A100 (vLLM keeps its small batch defaults there). */
+  isA100?: boolean;
 }
 
 export interface EstimateResult extends EngineEstimate {
@@ -70,6 +74,8 @@ export function estimate(input: EstimateInput): EstimateResult {
       kvCacheDtype: input.kvCacheDtype,
       maxNumBatchedTokens: input.maxNumBatchedTokens,
       maxNumSeqs: input.maxNumSeqs,
+      vllmVersion: input.vllmVersion,
+      isA100: input.isA100,
     });
   } else {
     const cpu = input.engine === "cpu" || input.gpu === null;

@@ -54,8 +54,11 @@ export function weightMemory(arch: ModelArchitecture, dtype: ConcreteDtype, tp =
   const embeddingBytes = vocabRank * H * f.embeddingBytes + (p.embedding - arch.vocabSize * H) * f.baseBytes;
   const lmHeadBytes = arch.tieWordEmbeddings ? 0 : vocabRank * H * f.lmHeadBytes;
 
+  // vLLM's MXFP4 MoE kernels pad each expert's intermediate size to a multiple of 256.
+  const moeI = arch.moe?.expertIntermediateSize ?? 0;
+  const expertPadding = dtype === "mxfp4" && moeI > 0 ? (Math.ceil(moeI / 256) * 256) / moeI : 1;
   const shardedBytes =
-    (attShard + p.denseMlp + p.sharedExperts) * linearBytes + p.experts * expertBytes + p.vision * f.baseBytes;
+    (attShard + p.denseMlp + p.sharedExperts) * linearBytes + p.experts * expertBytes * expertPadding + p.vision * f.baseBytes;
   const replicatedBytes = attReplicated * linearBytes + p.router * f.baseBytes + p.norms * f.normBytes;
   const rope = ropeCacheBytes(arch);
   const bytesPerGpu = shardedBytes / tp + replicatedBytes + embeddingBytes + lmHeadBytes + rope;

@@ -1,0 +1,222 @@
+/**
+ * Calibration of the vLLM memory model against real startup logs
+ * (test/fixtures/vllm-calibration.json). Used by the calibration test (targets) and by
+ * `npm run calibrate` (the table in docs/sizing.md).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { catalog, findGpu, findModel, gpuMemoryGiB } from "../../core/catalog";
+import { parseHfConfig, type ModelArchitecture } from "../../core/sizing/architecture";
+import { checkpointDtype, normalizeDtype, type ConcreteDtype, type KvCacheDtype } from "../../core/sizing/dtypes";
+import { estimateVllm } from "../../core/sizing/engines";
+
+export interface CalibrationCase {
+  id: string;
+  source: { url: string; read: string; confidence: string };
+  model: string;
+  vllmVersion: string | null;
+  gpu: string | null;
+  gpuCount: number;
+  tensorParallelSize: number;
+  pipelineParallelSize: number;
+  dtype: string;
+  quantization: string | null;
+  kvCacheDtype: string;
+  gpuMemoryUtilization: number | null;
+  maxModelLen: number | null;
+  maxNumBatchedTokens: number | null;
+  maxNumSeqs: number | null;
+  enforceEager: boolean | null;
+  blockSize: number | null;
+  observed: {
+    totalGpuMemoryGiB: number | null;
+    weightsGiB: number | null;
+    nonTorchGiB: number | null;
+    activationPeakGiB: number | null;
+    kvCacheGiB: number | null;
+    kvCacheTokens: number | null;
+    numGpuBlocks: number | null;
+    maxConcurrency: number | null;
+  };
+  notes?: string;
+}
+
+const fixtures = path.join(__dirname, "..", "fixtures");
+
+export function loadCases(): CalibrationCase[] {
+  return JSON.parse(fs.readFileSync(path.join(fixtures, "vllm-calibration.json"), "utf8")) as CalibrationCase[];
+}
+
+/**
+ * vLLM versions for logs that do not print one, inferred from the date of the issue or pull
+ * request (or, for the llm-d benchmark write-up, from its statement that activation memory fell
+ * in 0.17). Only the engine generation matters to the model: V0 (< 0.8), V1 before 0.17, V1 0.17+.
+ */
+export const INFERRED_VERSIONS: Record<string, { version: string; why: string }> = {
+  "vllm-issue-10517-llama31-8b-rtx3090-20k": { version: "0.6.4", why: "issue opened Nov 2024; V0 log format (# GPU blocks)" },
+  "vllm-issue-10517-llama31-8b-rtx3090-29k": { version: "0.6.4", why: "issue opened Nov 2024; V0 log format (# GPU blocks)" },
+  "vllm-pr-10511-llama3-8b-80gb": { version: "0.6.4", why: "PR of Nov 2024" },
+  "vllm-pr-10511-llama3-8b-80gb-tp2": { version: "0.6.4", why: "PR of Nov 2024" },
+  "vllm-pr-13109-deepseek-coder-v2-lite-awq": { version: "0.7.2", why: "PR of Feb 2025" },
+  "qwen-issue-16-qwen15-7b-gptq-int4-rtx3090": { version: "0.3.3", why: "Qwen1.5 era, early 2024" },
+  "vllm-pr-3120-opt-125m": { version: "0.3.3", why: "PR of Mar 2024" },
+  "rlswarm-issue-92-qwen25-0.5b-8gb-wsl": { version: "0.8.5", why: "2025 issue, V1 log lines" },
+  "vllm-issue-21348-qwen3-235b-a22b-fp8-4xh100": { version: "0.10.0", why: "issue of Jul 2025" },
+  "lmcache-issue-1739-qwen3-14b": { version: "0.10.0", why: "2025 issue" },
+  "myoceane-gemma4-26b-a4b-a100": { version: "0.19.0", why: "blog post next to a 0.19 log" },
+};
+for (const id of [
+  "llmd-bench-gptoss-20b-h100",
+  "llmd-bench-gptoss-120b-h100",
+  "llmd-bench-llama33-70b-fp8dyn-tp2-h100",
+  "llmd-bench-llama33-70b-fp8dyn-tp1-h100-fail",
+  "llmd-bench-llama31-8b-h100",
+  "llmd-bench-qwen3-0.6b-h100",
+  "llmd-bench-qwen3-32b-h100",
+  "llmd-bench-qwen3-32b-tp2-h100",
+]) {
+  INFERRED_VERSIONS[id] = {
+    version: "0.12.0",
+    why: "llm-d benchmark write-up from before the 0.17 activation change; its sampler-dominated activations match 0.12-0.16, not 0.10/0.11",
+  };
+}
+
+interface ModelFixture {
+  sameAs?: string;
+  overrides?: Record<string, unknown>;
+  config?: Record<string, unknown>;
+  skip?: string;
+}
+
+const extraModels = JSON.parse(fs.readFileSync(path.join(fixtures, "calibration-models.json"), "utf8")) as Record<string, ModelFixture>;
+
+/** The architecture of a model named in a log, or a reason it cannot be built. */
+export function architectureFor(model: string): ModelArchitecture | string {
+  const m = findModel(model);
+  if (m) return parseHfConfig(m.config);
+  const f = extraModels[model];
+  if (!f) return `model ${model} has no config in the catalog or calibration-models.json`;
+  if (f.skip) return f.skip;
+  if (f.config) return parseHfConfig(f.config);
+  const base = findModel(f.sameAs ?? "");
+  if (!base) return `sameAs ${f.sameAs} is not in the catalog`;
+  return parseHfConfig({ ...base.config, ...(f.overrides ?? {}) });
+}
+
+/** Weight format for a log's dtype and quantization. */
+export function dtypeFor(c: CalibrationCase, arch: ModelArchitecture): ConcreteDtype {
+  const q = c.quantization?.toLowerCase() ?? null;
+  if (q) {
+    if (q === "bitsandbytes") return "int4";
+    if (q === "compressed-tensors") return /w8a8/i.test(c.model) ? "int8" : /fp8/i.test(c.model) ? "fp8" : "int4";
+    const d = normalizeDtype(q);
+    if (d && d !== "auto") return d;
+  }
+  const d = normalizeDtype(c.dtype);
+  if (d && d !== "auto") return d;
+  return checkpointDtype(arch.checkpointDtype, arch.checkpointQuantization?.method ?? null);
+}
+
+/**
+ * GPU names as logs print them, mapped to catalog ids where the catalog's aliases do not cover
+ * them. "NVIDIA A100" without a size is left unknown on purpose.
+ */
+const LOG_GPU_NAMES: Record<string, string> = {
+  "nvidia a100 80gb": "a100-sxm-80gb",
+  "nvidia a100 40gb": "a100-pcie-40gb",
+  "rtx3090-24g": "rtx-3090",
+  "rtx 3090": "rtx-3090",
+  "rtx 5090": "rtx-5090",
+  h100: "h100-sxm-80gb",
+  "nvidia h100": "h100-sxm-80gb",
+};
+
+export function gpuFor(name: string | null) {
+  if (!name) return undefined;
+  return findGpu(LOG_GPU_NAMES[name.toLowerCase()] ?? name);
+}
+
+export interface CaseResult {
+  case: CalibrationCase;
+  skipped: string | null;
+  version: string;
+  predictedWeightsGiB: number | null;
+  predictedKvGiB: number | null;
+  predictedTokens: number | null;
+  observedTokens: number | null;
+  /** Relative errors (predicted / observed − 1), null where not comparable. */
+  weightsError: number | null;
+  kvTokensError: number | null;
+  kvGiBError: number | null;
+}
+
+export function runCase(c: CalibrationCase): CaseResult {
+  const version = c.vllmVersion ?? INFERRED_VERSIONS[c.id]?.version ?? "0.19";
+  const empty = { case: c, version, predictedWeightsGiB: null, predictedKvGiB: null, predictedTokens: null, observedTokens: null, weightsError: null, kvTokensError: null, kvGiBError: null };
+  const arch = architectureFor(c.model);
+  if (typeof arch === "string") return { ...empty, skipped: arch };
+  if (c.pipelineParallelSize > 1) return { ...empty, skipped: "pipeline parallelism is not modelled" };
+  const dtype = dtypeFor(c, arch);
+  const gpu = gpuFor(c.gpu);
+  const total = c.observed.totalGpuMemoryGiB ?? (gpu ? gpuMemoryGiB(gpu) : null);
+  const block = c.blockSize ?? 16;
+  const e = estimateVllm(arch, dtype, total ?? 80, {
+    tensorParallelSize: c.tensorParallelSize,
+    gpuMemoryUtilization: c.gpuMemoryUtilization ?? 0.9,
+    maxModelLen: c.maxModelLen ?? arch.maxPositionEmbeddings,
+    maxNumBatchedTokens: c.maxNumBatchedTokens ?? undefined,
+    maxNumSeqs: c.maxNumSeqs ?? undefined,
+    kvCacheDtype: (c.kvCacheDtype || "auto") as KvCacheDtype,
+    blockSize: block,
+    vllmVersion: version,
+    isA100: /a100/i.test(c.gpu ?? ""),
+  });
+  const observedTokens = c.observed.kvCacheTokens ?? (c.observed.numGpuBlocks !== null ? c.observed.numGpuBlocks * block : null);
+  const rel = (p: number, o: number | null): number | null => (o === null || o === 0 ? null : p / o - 1);
+  const knownBudget = total !== null && c.gpuMemoryUtilization !== null;
+  return {
+    case: c,
+    skipped: null,
+    version,
+    predictedWeightsGiB: e.perGpu.weightsGiB,
+    predictedKvGiB: knownBudget ? e.perGpu.kvCacheGiB : null,
+    predictedTokens: knownBudget ? e.kvCacheTokens : null,
+    observedTokens,
+    weightsError: rel(e.perGpu.weightsGiB, c.observed.weightsGiB),
+    kvTokensError: knownBudget && observedTokens !== null ? rel(e.kvCacheTokens, observedTokens) : null,
+    kvGiBError: knownBudget && c.observed.kvCacheGiB !== null && c.observed.kvCacheGiB > 0 ? rel(e.perGpu.kvCacheGiB, c.observed.kvCacheGiB) : null,
+  };
+}
+
+export interface Summary {
+  cases: number;
+  weightsCompared: number;
+  weightsMeanAbsError: number;
+  kvCompared: number;
+  kvMedianAbsError: number;
+  kvWithin15: number;
+}
+
+/**
+ * Summary statistics. KV accuracy is measured on token counts where the log gives them, else on
+ * the GiB left for the KV cache (the same quantity before block rounding).
+ */
+export function summarize(results: CaseResult[]): Summary {
+  const w = results.map((r) => r.weightsError).filter((x): x is number => x !== null).map(Math.abs);
+  const kv = results.map((r) => r.kvTokensError ?? r.kvGiBError).filter((x): x is number => x !== null).map(Math.abs);
+  const sorted = [...kv].sort((a, b) => a - b);
+  const median = sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+  return {
+    cases: results.length,
+    weightsCompared: w.length,
+    weightsMeanAbsError: w.reduce((a, b) => a + b, 0) / Math.max(w.length, 1),
+    kvCompared: kv.length,
+    kvMedianAbsError: median,
+    kvWithin15: kv.filter((x) => x <= 0.15).length / Math.max(kv.length, 1),
+  };
+}
+
+export function runAll(): CaseResult[] {
+  void catalog();
+  return loadCases().map(runCase);
+}
