@@ -1,0 +1,149 @@
+import { catalog, closest, findGpu, findModel, findOffer, validateCatalog } from "../core/catalog";
+import gpusJson from "../core/catalog/data/gpus.json";
+import locationsJson from "../core/catalog/data/locations.json";
+import modelsJson from "../core/catalog/data/models.json";
+import offersJson from "../core/catalog/data/offers.json";
+import { countParameters, parseHfConfig } from "../core/sizing/architecture";
+
+const raw = { gpus: gpusJson, offers: offersJson, locations: locationsJson, models: modelsJson };
+
+describe("catalog data", () => {
+  const c = catalog();
+
+  it("validates every entry with zod and cross-checks references", () => {
+    expect(() => validateCatalog(raw)).not.toThrow();
+    expect(c.gpus.length).toBeGreaterThanOrEqual(25);
+    expect(c.models.length).toBeGreaterThanOrEqual(25);
+  });
+
+  it.each(["gpus", "offers", "locations", "models"] as const)("gives every %s entry a source with URL and read date", (kind) => {
+    for (const entry of c[kind]) {
+      expect(entry.sources.length).toBeGreaterThan(0);
+      for (const s of entry.sources) {
+        expect(s.url).toMatch(/^https?:\/\//);
+        expect(s.read).toMatch(/^20\d\d-\d\d-\d\d$/);
+      }
+    }
+  });
+
+  it.each([
+    "rtx-pro-4000-blackwell",
+    "rtx-pro-6000-blackwell-max-q",
+    "l4",
+    "l40s",
+    "a100-pcie-40gb",
+    "a100-sxm-80gb",
+    "h100-pcie-80gb",
+    "h100-sxm-80gb",
+    "h100-nvl-94gb",
+    "h200-sxm-141gb",
+    "b200",
+    "b300",
+    "mi210",
+    "mi250x",
+    "mi300x",
+    "mi325x",
+    "radeon-pro-w7900",
+    "tesla-p100-16gb",
+    "rtx-4090",
+    "rtx-3090",
+  ])("has GPU %s", (id) => {
+    expect(findGpu(id)?.id).toBe(id);
+  });
+
+  it("finds GPUs by their nvidia-smi names, case-insensitively", () => {
+    expect(findGpu("NVIDIA H100 80GB HBM3")?.id).toBe("h100-sxm-80gb");
+    expect(findGpu("nvidia l4")?.id).toBe("l4");
+  });
+
+  it("records native data types by generation", () => {
+    expect(findGpu("tesla-p100-16gb")?.dataTypes).toMatchObject({ bf16: false, fp8: false });
+    expect(findGpu("a100-sxm-80gb")?.dataTypes).toMatchObject({ bf16: true, fp8: false, fp4: false });
+    expect(findGpu("l40s")?.dataTypes).toMatchObject({ bf16: true, fp8: true, fp4: false });
+    expect(findGpu("b200")?.dataTypes).toMatchObject({ fp8: true, fp4: true });
+    expect(findGpu("mi300x")?.dataTypes).toMatchObject({ bf16: true, fp8: true });
+  });
+
+  it("has the Hetzner GEX offers, marking GEX44 and GEX130 as no longer listed", () => {
+    for (const id of ["hetzner-gex45", "hetzner-gex63", "hetzner-gex131"]) expect(findOffer(id)?.status).toBe("listed");
+    for (const id of ["hetzner-gex44", "hetzner-gex130"]) expect(findOffer(id)?.status).toBe("not-listed");
+    expect(c.offers.some((o) => o.provider === "hetzner" && o.kind === "cloud-cpu")).toBe(true);
+  });
+
+  it("has every Scaleway GPU type with zones, per-minute billing and no setup fee", () => {
+    const names = c.offers.filter((o) => o.provider === "scaleway").map((o) => o.name);
+    for (const n of ["L4-1-24G", "L4-8-24G", "L40S-1-48G", "L40S-8-48G", "H100-1-80G", "H100-2-80G", "H100-SXM-2-80G", "H100-SXM-8-80G", "B300-SXM-8-288G", "RENDER-S"]) {
+      expect(names).toContain(n);
+    }
+    const l40s = findOffer("scaleway-l40s-1-48g")!;
+    expect(l40s.locations).toEqual(expect.arrayContaining(["fr-par-2", "pl-waw-2"]));
+    expect(l40s.billing).toBe("per-minute");
+    expect(l40s.setupEur).toBe(0);
+    expect(findOffer("scaleway-h100-sxm-8-80g")?.locations).toEqual(["fr-par-2"]);
+  });
+
+  it("prices every offer with a date", () => {
+    for (const o of c.offers) {
+      expect(o.eurPerMonth).toBeGreaterThan(0);
+      expect(o.priceRead).toMatch(/^20\d\d-\d\d-\d\d$/);
+    }
+  });
+
+  it.each([
+    "meta-llama/Llama-3.1-8B-Instruct",
+    "meta-llama/Llama-3.1-70B-Instruct",
+    "meta-llama/Llama-3.1-405B-Instruct",
+    "mistralai/Mistral-7B-Instruct-v0.3",
+    "mistralai/Mistral-Nemo-Instruct-2407",
+    "mistralai/Mistral-Small-24B-Instruct-2501",
+    "mistralai/Mixtral-8x7B-Instruct-v0.1",
+    "mistralai/Mixtral-8x22B-Instruct-v0.1",
+    "Qwen/Qwen2.5-7B-Instruct",
+    "Qwen/Qwen2.5-72B-Instruct",
+    "Qwen/Qwen3-8B",
+    "Qwen/Qwen3-30B-A3B",
+    "google/gemma-2-9b-it",
+    "google/gemma-3-27b-it",
+    "microsoft/Phi-3-mini-4k-instruct",
+    "microsoft/phi-4",
+    "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B",
+    "deepseek-ai/DeepSeek-V3",
+    "openai/gpt-oss-120b",
+  ])("has model %s with licence, gating and sources", (id) => {
+    const m = findModel(id);
+    expect(m?.id).toBe(id);
+    expect(m?.licence.length).toBeGreaterThan(0);
+    expect(typeof m?.gated).toBe("boolean");
+  });
+
+  it("rejects a GPU entry without sources, naming file, index and field", () => {
+    const bad = { ...raw, gpus: [{ ...gpusJson[0], sources: [] }] };
+    expect(() => validateCatalog(bad)).toThrow(/gpus\.json\[0\]\.sources: every catalog entry needs at least one source/);
+  });
+
+  it("rejects an offer pointing at an unknown GPU", () => {
+    const bad = { ...raw, offers: [{ ...offersJson[0], gpu: "h900" }] };
+    expect(() => validateCatalog(bad)).toThrow(/offers\.json\[0\]\.gpu: "h900" is not a GPU id in gpus\.json/);
+  });
+
+  it("suggests the closest names for a typo", () => {
+    const names = c.models.flatMap((m) => [m.id, ...m.aliases]);
+    expect(closest("llama-3.1-8bb", names)).toContain("llama-3.1-8b");
+  });
+});
+
+describe("parameter counts of catalog models", () => {
+  // Counted from config.json against the authors' published totals.
+  it.each(catalog().models.map((m) => [m.id, m] as const))("%s matches its published total within 1.5 %", (_id, m) => {
+    const p = countParameters(parseHfConfig(m.config));
+    expect(Math.abs(p.total / m.publishedParameters - 1)).toBeLessThan(0.015);
+    if (m.publishedActiveParameters) {
+      // Published "active" figures differ in whether they count the input embedding (gpt-oss does
+      // not, Mixtral and DeepSeek do): one of the two readings must match within 2 %.
+      const withEmbedding = Math.abs(p.active / m.publishedActiveParameters - 1);
+      const withoutEmbedding = Math.abs((p.active - p.embedding) / m.publishedActiveParameters - 1);
+      expect(Math.min(withEmbedding, withoutEmbedding)).toBeLessThan(0.02);
+      expect(p.active).toBeLessThan(p.total);
+    }
+  });
+});
