@@ -27,7 +27,9 @@ describe("calibration against real vLLM logs", () => {
     expect(summary.kvWithin15).toBeGreaterThanOrEqual(0.8);
   });
 
-  it("says why each skipped case is skipped", () => {
-    for (const r of results.filter((x) => x.skipped)) expect(r.skipped).toMatch(/\w{10,}/);
+  it("skips only pipeline-parallel runs and architectures without a config", () => {
+    for (const r of results.filter((x) => x.skipped)) {
+      expect(r.skipped).toMatch(/pipeline parallelism is not modelled|architecture not known/);
+    }
   });
 });

@@ -97,10 +97,18 @@ export function architectureFor(model: string): ModelArchitecture | string {
   const f = extraModels[model];
   if (!f) return `model ${model} has no config in the catalog or calibration-models.json`;
   if (f.skip) return f.skip;
-  if (f.config) return parseHfConfig(f.config);
-  const base = findModel(f.sameAs ?? "");
-  if (!base) return `sameAs ${f.sameAs} is not in the catalog`;
-  return parseHfConfig({ ...base.config, ...(f.overrides ?? {}) });
+  if (f.config) return parseHfConfig({ ...f.config, ...(f.overrides ?? {}) });
+  const base = rawConfigFor(f.sameAs ?? "");
+  if (!base) return `sameAs ${f.sameAs} is neither in the catalog nor in calibration-models.json`;
+  return parseHfConfig({ ...base, ...(f.overrides ?? {}) });
+}
+
+function rawConfigFor(model: string): Record<string, unknown> | undefined {
+  const m = findModel(model);
+  if (m) return m.config;
+  const f = extraModels[model];
+  if (f?.config) return f.config;
+  return f?.sameAs ? rawConfigFor(f.sameAs) : undefined;
 }
 
 /** Weight format for a log's dtype and quantization. */
