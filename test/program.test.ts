@@ -18,6 +18,8 @@ async function runProgram(config: Record<string, string>): Promise<Record<string
   });
   let mod: Record<string, unknown> = {};
   jest.isolateModules(() => {
+    // A fresh require per test: the program reads config at load time, as under `pulumi up`.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     mod = require("../index") as Record<string, unknown>;
   });
   return mod;
@@ -34,7 +36,7 @@ describe("stack program", () => {
 
   it("fails before declaring anything when the config is invalid, listing every problem by path", async () => {
     const bad = { "gpu-hosting:deployments": JSON.stringify([{ name: "Chat", model: "x", gpu: "l4", gpuCount: 0, color: "red" }]) };
-    await expect(runProgram(bad)).rejects.toThrow(/invalid stack config:\n  gpu-hosting:deployments\[0\]\.name/);
+    await expect(runProgram(bad)).rejects.toThrow(/invalid stack config:\n {2}gpu-hosting:deployments\[0\]\.name/);
     const r = parseStackConfig({ deployments: [{ name: "Chat", model: "x", gpu: "l4", gpuCount: 0, color: "red" }] });
     expect(r.ok).toBe(false);
     if (!r.ok) {
