@@ -1,7 +1,7 @@
 /** `gpu-hosting estimate`: memory of one model on one GPU configuration. */
 import type { Command } from "commander";
 import { gpuMemoryGiB } from "../core/catalog";
-import { checkpointDtype, WEIGHT_FORMATS, type ConcreteDtype } from "../core/sizing/dtypes";
+import { servingDtype, WEIGHT_FORMATS, type ConcreteDtype } from "../core/sizing/dtypes";
 import { alternatives, dtypeSupportProblem, estimate, type GpuCapabilities } from "../core/sizing/estimate";
 import { UsageError } from "./errors";
 import { fmt, keyValues, printJson } from "./format";
@@ -57,7 +57,7 @@ export function runEstimate(f: EstimateFlags): void {
   const util = p.parseFraction("--gpu-memory-utilization", f.gpuMemoryUtilization);
   const kv = p.parseKvDtype("--kv-cache-dtype", f.kvCacheDtype);
   const dtypeFlag = p.parseDtype("--dtype", f.dtype);
-  const own = checkpointDtype(model.arch.checkpointDtype, model.arch.checkpointQuantization?.method ?? null);
+  const own = servingDtype(model.arch.checkpointDtype, model.arch.checkpointQuantization?.method ?? null);
   let dtype: ConcreteDtype = dtypeFlag === "auto" || dtypeFlag === "best" ? own : dtypeFlag;
   if (engine !== "vllm" && dtypeFlag === "auto") dtype = "q8_0";
 

@@ -35,8 +35,8 @@ export function main(argv: string[]): number {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
-      return 2;
+      // --help and --version exit 0; a missing sub-command (help shown as an error) or bad usage exits 2.
+      return e.exitCode === 0 ? 0 : 2;
     }
     if (e instanceof UsageError) {
       process.stderr.write(`error: ${e.message}\n`);

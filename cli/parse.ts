@@ -17,19 +17,21 @@ export function parseTokens(flag: string, value: string): number {
 }
 
 export function parsePositiveInt(flag: string, value: string): number {
-  const n = Number(value);
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < 1) throw badValue(flag, value, "expected a whole number of 1 or more");
   return n;
 }
 
+const DECIMAL = /^\s*\d+(\.\d+)?\s*$|^\s*\.\d+\s*$/;
+
 export function parsePositiveNumber(flag: string, value: string): number {
-  const n = Number(value);
+  const n = DECIMAL.test(value) ? Number(value) : NaN;
   if (!Number.isFinite(n) || n <= 0) throw badValue(flag, value, "expected a number greater than 0");
   return n;
 }
 
 export function parseFraction(flag: string, value: string): number {
-  const n = Number(value);
+  const n = DECIMAL.test(value) ? Number(value) : NaN;
   if (!Number.isFinite(n) || n <= 0 || n > 1) throw badValue(flag, value, "expected a fraction greater than 0 and at most 1, e.g. 0.9");
   return n;
 }

@@ -5,7 +5,7 @@
 import { catalog, findLocation, gpuMemoryGiB, type Catalog, type Gpu, type Offer } from "./catalog";
 import { energy, footprintDefaults, gridIntensity, hostPower } from "./footprint";
 import type { ModelArchitecture } from "./sizing/architecture";
-import { checkpointDtype, WEIGHT_FORMATS, type ConcreteDtype, type Dtype, type KvCacheDtype } from "./sizing/dtypes";
+import { servingDtype, WEIGHT_FORMATS, type ConcreteDtype, type Dtype, type KvCacheDtype } from "./sizing/dtypes";
 import type { Engine } from "./sizing/engines";
 import {
   alternatives,
@@ -90,10 +90,10 @@ export function fitOffer(req: FitRequest, offer: Offer, c: Catalog = catalog()):
     hostRamGiB: offer.ramGiB ?? 0,
     isA100: gpu?.id.startsWith("a100") ?? false,
   };
-  const own = checkpointDtype(req.arch.checkpointDtype, req.arch.checkpointQuantization?.method ?? null);
+  const own = servingDtype(req.arch.checkpointDtype, req.arch.checkpointQuantization?.method ?? null);
   let candidates: ConcreteDtype[];
   if (req.dtype === "best") {
-    const hi: ConcreteDtype = gpu && !gpu.dataTypes.bf16 ? "fp16" : own === "fp32" ? "bf16" : own;
+    const hi: ConcreteDtype = gpu && !gpu.dataTypes.bf16 ? "fp16" : own;
     candidates = gguf ? DTYPE_PREFERENCE_GGUF : [...new Set<ConcreteDtype>([hi, "fp8", "awq"])];
   } else if (req.dtype === "auto") {
     candidates = [gguf ? "q8_0" : own];

@@ -535,3 +535,28 @@ describe("catalog", () => {
     expect(m.config).toMatchObject({ hidden_size: 4096, num_hidden_layers: 32, num_key_value_heads: 8, vocab_size: 128256 });
   });
 });
+
+describe("regressions", () => {
+  it("serves a float32 checkpoint in 16 bits for --dtype auto, as vLLM does", () => {
+    const r = cliJson<EstimateJson & { dtype: string }>("estimate", "--model", "google/gemma-2-9b-it", "--gpu", "l4", "--max-model-len", "4096", "--json");
+    expect(r.dtype).toBe("bf16");
+    expect(r.fits).toBe(true);
+  });
+
+  it("refuses a context longer than the model's max_position_embeddings", () => {
+    const r = cliJson<EstimateJson>("estimate", "-m", "llama-3.1-8b", "--vram-gib", "1000", "--max-model-len", "1m", "--json");
+    expect(r.fits).toBe(false);
+    expect(r.reason).toMatch(/max_model_len 1048576 exceeds the model's max_position_embeddings 131072/);
+  });
+
+  it.each(["0x10", "1e1", "2.5"])("rejects --gpu-count %s", (v) => {
+    const r = cli("estimate", "-m", "llama-3.1-8b", "--gpu", H100, "--gpu-count", v);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`--gpu-count: got "${v}"`);
+  });
+
+  it("exits 2 when no command is given", () => {
+    expect(cli().status).toBe(2);
+    expect(cli("catalog").status).toBe(2);
+  });
+});

@@ -2,7 +2,7 @@
 import { findGpu, findModel, gpuMemoryGiB } from "../catalog";
 import type { DeploymentConfig } from "../config/schema";
 import { parseHfConfig } from "./architecture";
-import { checkpointDtype } from "./dtypes";
+import { servingDtype } from "./dtypes";
 import { dtypeSupportProblem, estimate, type EstimateResult } from "./estimate";
 
 export interface DeploymentSizing {
@@ -21,7 +21,7 @@ export function sizeDeployment(d: DeploymentConfig, path: string): DeploymentSiz
   const gpu = findGpu(d.gpu);
   if (!gpu) throw new Error(`${path}.gpu: "${d.gpu}" is not in the GPU catalog; run \`gpu-hosting catalog gpus\``);
   const arch = parseHfConfig(model.config);
-  const dtype = d.dtype === "auto" ? checkpointDtype(arch.checkpointDtype, arch.checkpointQuantization?.method ?? null) : d.dtype;
+  const dtype = d.dtype === "auto" ? servingDtype(arch.checkpointDtype, arch.checkpointQuantization?.method ?? null) : d.dtype;
   const caps = { memoryGiB: gpuMemoryGiB(gpu), dataTypes: gpu.dataTypes, computeCapability: gpu.computeCapability };
   const result = estimate({
     arch,

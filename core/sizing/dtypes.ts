@@ -174,3 +174,12 @@ export function checkpointDtype(torchDtype: string, quantMethod: string | null):
   const d = normalizeDtype(torchDtype);
   return d && d !== "auto" ? d : "bf16";
 }
+
+/**
+ * What vLLM serves for `--dtype auto`: the checkpoint's quantisation or 16-bit type; fp32
+ * checkpoints are served in 16 bits (vLLM never picks fp32 on its own).
+ */
+export function servingDtype(torchDtype: string, quantMethod: string | null): ConcreteDtype {
+  const d = checkpointDtype(torchDtype, quantMethod);
+  return d === "fp32" ? "bf16" : d;
+}

@@ -98,6 +98,12 @@ export function estimate(input: EstimateInput): EstimateResult {
       `tensor-parallel size ${count} must divide the ${input.arch.attention.numHeads} attention heads ` +
       `(and match the ${input.arch.attention.numKvHeads} KV heads)`;
   }
+  if (fits && e.maxModelLen > input.arch.maxPositionEmbeddings) {
+    fits = false;
+    reason =
+      `max_model_len ${e.maxModelLen} exceeds the model's max_position_embeddings ${input.arch.maxPositionEmbeddings}; ` +
+      `vLLM and llama.cpp refuse it (vLLM only with VLLM_ALLOW_LONG_MAX_MODEL_LEN=1, at the cost of quality)`;
+  }
   if (fits && e.kvCacheTokens < requiredTokens) {
     fits = false;
     reason =
