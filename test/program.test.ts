@@ -3,15 +3,22 @@ import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { parseStackConfig } from "../core/config/schema";
+import { buildFleet } from "../core/fleet";
 
 /** Loads a stack file's config as the Pulumi CLI would hand it to the program. */
-function stackConfig(file: string): Record<string, string> {
+export function stackConfig(file: string): Record<string, string> {
   const doc = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "stacks", file), "utf8")) as { config: Record<string, unknown> };
   return Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 }
 
+/** The same config as a plain object for parseStackConfig. */
+function rawConfig(file: string): Record<string, unknown> {
+  const doc = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "stacks", file), "utf8")) as { config: Record<string, unknown> };
+  return Object.fromEntries(Object.entries(doc.config).filter(([k]) => k.startsWith("gpu-hosting:")).map(([k, v]) => [k.slice("gpu-hosting:".length), v]));
+}
+
 async function runProgram(config: Record<string, string>): Promise<Record<string, unknown>> {
-  pulumi.runtime.setAllConfig(config);
+  pulumi.runtime.setAllConfig(config, ["gpu-hosting:sshPrivateKey"]);
   await pulumi.runtime.setMocks({
     newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
     call: (args) => args.inputs,
@@ -25,33 +32,74 @@ async function runProgram(config: Record<string, string>): Promise<Record<string
   return mod;
 }
 
+describe("example stacks", () => {
+  it.each(["Pulumi.dev.yaml", "Pulumi.prod.yaml"])("%s is valid and every deployment fits", (file) => {
+    const r = parseStackConfig(rawConfig(file));
+    if (!r.ok) throw new Error(r.problems.join("\n"));
+    const fleet = buildFleet(r.config);
+    expect(fleet.problems).toEqual([]);
+    for (const d of fleet.deployments) expect({ name: d.name, fits: d.fits, reason: d.reason }).toEqual({ name: d.name, fits: true, reason: null });
+  });
+
+  it("prod has Hetzner, Scaleway and an on-prem site with a power budget", () => {
+    const r = parseStackConfig(rawConfig("Pulumi.prod.yaml"));
+    if (!r.ok) throw new Error(r.problems.join("\n"));
+    const fleet = buildFleet(r.config);
+    expect(new Set(fleet.hosts.map((h) => h.provider))).toEqual(new Set(["hetzner", "scaleway", "onprem"]));
+    const office = fleet.sites.find((s) => s.name === "office-dc")!;
+    expect(office.powerBudgetWatts).toBe(2500);
+    // 2 × RTX 4090 capped at 350 W + 300 W for the rest of the box.
+    expect(office.itWatts).toBe(1000);
+    expect(r.config.environment).toBe("production");
+  });
+});
+
 describe("stack program", () => {
-  it("sizes the dev stack's deployment under Pulumi mocks", async () => {
+  it("sizes the dev stack under Pulumi mocks", async () => {
     const out = await runProgram(stackConfig("Pulumi.dev.yaml"));
     const sizing = out.sizing as { name: string; model: string; gpu: string; fits: boolean; kvCacheTokens: number }[];
     expect(sizing).toHaveLength(1);
     expect(sizing[0]).toMatchObject({ name: "chat", model: "meta-llama/Llama-3.1-8B-Instruct", gpu: "1 × l4", fits: true });
     expect(sizing[0]!.kvCacheTokens).toBeGreaterThanOrEqual(2 * 16384);
+    expect((out.totals as { eurPerMonth: number }).eurPerMonth).toBeCloseTo(574.88, 1);
   });
 
   it("fails before declaring anything when the config is invalid, listing every problem by path", async () => {
-    const bad = { "gpu-hosting:deployments": JSON.stringify([{ name: "Chat", model: "x", gpu: "l4", gpuCount: 0, color: "red" }]) };
-    await expect(runProgram(bad)).rejects.toThrow(/invalid stack config:\n {2}gpu-hosting:deployments\[0\]\.name/);
-    const r = parseStackConfig({ deployments: [{ name: "Chat", model: "x", gpu: "l4", gpuCount: 0, color: "red" }] });
+    const bad = {
+      "gpu-hosting:hosts": JSON.stringify([{ name: "Gpu", kind: "scaleway", type: "L4-1-24G", zone: "fr-par-2", color: "red" }]),
+      "gpu-hosting:deployments": JSON.stringify([{ name: "chat", model: "qwen3-8b", hosts: ["nope"], gpuCount: 0 }]),
+    };
+    await expect(runProgram(bad)).rejects.toThrow(/invalid stack config:\n {2}gpu-hosting:hosts\[0\]\.name/);
+    const r = parseStackConfig({ hosts: JSON.parse(bad["gpu-hosting:hosts"]), deployments: JSON.parse(bad["gpu-hosting:deployments"]) });
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.problems).toEqual(
         expect.arrayContaining([
-          expect.stringMatching(/^gpu-hosting:deployments\[0\]\.name: use lower-case letters, digits and dashes$/),
+          "gpu-hosting:hosts[0].name: use lower-case letters, digits and dashes (at most 63)",
+          expect.stringMatching(/^gpu-hosting:hosts\[0\]: Unrecognized key: "color"/),
           expect.stringMatching(/^gpu-hosting:deployments\[0\]\.gpuCount: /),
-          expect.stringMatching(/^gpu-hosting:deployments\[0\]: Unrecognized key: "color"/),
         ]),
       );
     }
   });
 
+  it("lists catalog problems with their config paths: a type in a zone that does not offer it", () => {
+    const r = parseStackConfig({
+      hosts: [
+        { name: "a", kind: "scaleway", type: "H100-SXM-8-80G", zone: "pl-waw-2" },
+        { name: "b", kind: "hetzner-dedicated", product: "GEX99", location: "fsn1" },
+      ],
+    });
+    if (!r.ok) throw new Error(r.problems.join("\n"));
+    expect(buildFleet(r.config).problems).toEqual([
+      "gpu-hosting:hosts[0].zone: H100-SXM-8-80G is not offered in \"pl-waw-2\"; it is offered in fr-par-2",
+      expect.stringMatching(/^gpu-hosting:hosts\[1\]\.product: "GEX99" is not a hetzner dedicated offer; allowed: GEX45/),
+    ]);
+  });
+
   it("reads 32k-style context lengths and applies schema defaults", () => {
     const r = parseStackConfig({ deployments: [{ name: "a", model: "qwen3-8b", gpu: "l4", context: "32k" }] });
-    expect(r.ok && r.config.deployments[0]).toMatchObject({ context: 32768, gpuCount: 1, engine: "vllm", dtype: "auto", gpuMemoryUtilization: 0.9 });
+    expect(r.ok && r.config.deployments[0]).toMatchObject({ context: 32768, engine: "vllm", dtype: "auto", gpuMemoryUtilization: 0.9 });
+    expect(r.ok && r.config).toMatchObject({ environment: "development", allowed: { euOnly: true }, budgets: {} });
   });
 });

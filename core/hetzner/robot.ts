@@ -39,8 +39,13 @@ export interface RobotClientOptions {
   now?: () => number;
   /** Extra attempts after a 429 or 503 (so at most `maxRetries + 1` requests). @default 3 */
   maxRetries?: number;
-  /** First backoff when no `Retry-After` header is sent, doubled per retry, ms. @default 1000 */
+  /** First backoff when Robot gives no wait hint, doubled per retry, ms. @default 1000 */
   retryBaseMs?: number;
+  /**
+   * Longest single wait before a retry, ms. If Robot asks for longer (e.g. an hourly order limit),
+   * the client throws at once instead of blocking. @default 60_000
+   */
+  maxRetryWaitMs?: number;
 }
 
 /** Form values: arrays are sent as repeated `key[]=…` fields; `undefined` is left out. */
@@ -51,6 +56,10 @@ export interface RobotErrorBody {
   status: number;
   code: string;
   message: string;
+  /** With `RATE_LIMIT_EXCEEDED`: the limit's window, seconds. */
+  interval?: number;
+  /** With `RATE_LIMIT_EXCEEDED`: requests allowed per window. */
+  max_request?: number;
 }
 
 /**
@@ -133,7 +142,7 @@ export interface RobotTransaction {
 
 /** Arguments of {@link RobotClient.orderServer}. */
 export interface OrderServerArgs {
-  /** Product ID, e.g. `GEX44`. */
+  /** Product ID, e.g. `GEX45`. */
   productId: string;
   /** Location, e.g. `FSN1`, `NBG1`, `HEL1`. */
   location: string;
@@ -255,6 +264,15 @@ export function validateVlan(vlan: number): void {
   }
 }
 
+function parseErrorBody(text: string): RobotErrorBody | undefined {
+  try {
+    const parsed = JSON.parse(text) as { error?: RobotErrorBody } | null;
+    return parsed?.error;
+  } catch {
+    return undefined;
+  }
+}
+
 function firewallRuleFields(direction: "input" | "output", rules: readonly FirewallRule[]): Record<string, FormValue> {
   const out: Record<string, FormValue> = {};
   rules.forEach((r, i) => {
@@ -283,6 +301,7 @@ export class RobotClient {
   readonly #now: () => number;
   readonly #maxRetries: number;
   readonly #retryBaseMs: number;
+  readonly #maxRetryWaitMs: number;
 
   /** Creates a client; makes no request. */
   constructor(options: RobotClientOptions) {
@@ -295,6 +314,7 @@ export class RobotClient {
     this.#now = options.now ?? Date.now;
     this.#maxRetries = options.maxRetries ?? 3;
     this.#retryBaseMs = options.retryBaseMs ?? 1000;
+    this.#maxRetryWaitMs = options.maxRetryWaitMs ?? 60_000;
     if (!Number.isInteger(this.#maxRetries) || this.#maxRetries < 0) {
       throw new RangeError(`RobotClient maxRetries: ${String(options.maxRetries)} must be an integer ≥ 0.`);
     }
@@ -317,7 +337,7 @@ export class RobotClient {
    * `comment`. Validates before any request.
    */
   async orderServer(args: OrderServerArgs): Promise<RobotTransaction> {
-    if (args.productId.trim() === "") throw new Error("orderServer productId: empty; pass a Robot product ID such as GEX44.");
+    if (args.productId.trim() === "") throw new Error("orderServer productId: empty; pass a Robot product ID such as GEX45.");
     if (args.location.trim() === "") throw new Error("orderServer location: empty; pass FSN1, NBG1 or HEL1.");
     if (args.authorizedKeys.length === 0) {
       throw new Error("orderServer authorizedKeys: empty; pass at least one SSH key fingerprint stored in Robot (/key).");
@@ -432,24 +452,45 @@ export class RobotClient {
         });
       }
       const text = await res.text();
-      if (res.ok) return (text.trim() === "" ? undefined : JSON.parse(text)) as T;
-      if ((res.status === 429 || res.status === 503) && attempt < this.#maxRetries) {
-        const wait = parseRetryAfter(res.headers.get("retry-after"), this.#now()) ?? this.#retryBaseMs * 2 ** attempt;
-        await this.#sleep(wait);
-        continue;
+      if (res.ok) {
+        if (text.trim() === "") return undefined as T;
+        try {
+          return JSON.parse(text) as T;
+        } catch {
+          const snippet = this.#redact(text.slice(0, 200));
+          const message = `Robot ${method} ${path} answered ${res.status} with a body that is not JSON: ${snippet}`;
+          throw new RobotError({ status: res.status, code: "INVALID_JSON", robotMessage: snippet, method, path, message });
+        }
       }
-      throw this.#error(method, path, res.status, text, attempt);
+      const body = parseErrorBody(text);
+      // Robot signals rate limits as 429, or as 403 with code RATE_LIMIT_EXCEEDED (community.hrobot
+      // test fixtures); 503 is maintenance. All three mean "not processed", so a retry is safe.
+      const rateLimited = res.status === 429 || res.status === 503 || (res.status === 403 && body?.code === "RATE_LIMIT_EXCEEDED");
+      if (rateLimited && attempt < this.#maxRetries) {
+        const hinted =
+          parseRetryAfter(res.headers.get("retry-after"), this.#now()) ??
+          (typeof body?.interval === "number" ? body.interval * 1000 : null);
+        const wait = hinted ?? this.#retryBaseMs * 2 ** attempt;
+        if (wait <= this.#maxRetryWaitMs) {
+          await this.#sleep(wait);
+          continue;
+        }
+        throw this.#error(method, path, res.status, body, text, attempt, `Robot asks to wait ${wait} ms, more than maxRetryWaitMs ${this.#maxRetryWaitMs} ms`);
+      }
+      throw this.#error(method, path, res.status, body, text, attempt, rateLimited ? undefined : null);
     }
   }
 
-  #error(method: string, path: string, status: number, text: string, retries: number): RobotError {
-    let body: RobotErrorBody | undefined;
-    try {
-      const parsed = JSON.parse(text) as { error?: RobotErrorBody };
-      body = parsed.error;
-    } catch {
-      body = undefined;
-    }
+  /** `rateNote`: undefined = retries exhausted, string = gave up early, null = not a rate limit. */
+  #error(
+    method: string,
+    path: string,
+    status: number,
+    body: RobotErrorBody | undefined,
+    text: string,
+    retries: number,
+    rateNote: string | null | undefined,
+  ): RobotError {
     const code = body?.code ?? `HTTP_${status}`;
     const robotMessage = this.#redact(body?.message ?? text.slice(0, 200));
     let message = `Robot ${method} ${path} failed: ${status} ${code}: ${robotMessage}`;
@@ -458,8 +499,9 @@ export class RobotClient {
         ` — the Robot webservice user "${this.#redact(this.#user)}" or its password is wrong` +
         " (use the webservice user from Robot → Settings → Web service settings, not a Cloud API token)." +
         " Not retried: three failed logins block this client IP for 10 minutes.";
-    } else if (status === 429 || status === 503) {
-      message += ` (gave up after ${retries} ${retries === 1 ? "retry" : "retries"}; Robot rate-limits order POSTs, try again later)`;
+    } else if (rateNote !== null) {
+      const why = rateNote ?? `gave up after ${retries} ${retries === 1 ? "retry" : "retries"}`;
+      message += ` (${why}; Robot rate-limits requests, order POSTs most tightly: try again later)`;
     } else if (status === 409) {
       message += " (conflict: not retried; the resource or transaction is already in that state or in progress)";
     }

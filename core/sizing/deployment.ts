@@ -2,46 +2,74 @@
 import { findGpu, findModel, gpuMemoryGiB } from "../catalog";
 import type { DeploymentConfig } from "../config/schema";
 import { parseHfConfig } from "./architecture";
-import { servingDtype } from "./dtypes";
-import { dtypeSupportProblem, estimate, type EstimateResult } from "./estimate";
+import { servingDtype, WEIGHT_FORMATS, type ConcreteDtype } from "./dtypes";
+import { alternatives, dtypeSupportProblem, estimate, type Alternatives, type EstimateResult } from "./estimate";
 
 export interface DeploymentSizing {
   name: string;
   model: string;
-  gpu: string;
+  /** Catalog GPU id, or null for CPU inference. */
+  gpu: string | null;
+  gpuCount: number;
+  engine: DeploymentConfig["engine"];
+  dtype: ConcreteDtype;
+  /** Hosts running a replica each. */
+  hosts: string[];
   result: EstimateResult;
   fits: boolean;
   reason: string | null;
+  /** What would fit, when it does not. */
+  alternatives: Alternatives | null;
 }
 
-/** Sizes one deployment; unknown model or GPU ids throw with the config path. */
-export function sizeDeployment(d: DeploymentConfig, path: string): DeploymentSizing {
+/**
+ * Sizes one deployment on `gpuCount` GPUs of catalog type `gpuId` (or host RAM when null). Unknown
+ * model or GPU ids throw with the config path.
+ */
+export function sizeOnGpu(
+  d: DeploymentConfig,
+  path: string,
+  gpuId: string | null,
+  gpuCount: number,
+  hostRamGiB: number | null,
+  hosts: string[],
+): DeploymentSizing {
   const model = findModel(d.model);
   if (!model) throw new Error(`${path}.model: "${d.model}" is not in the model catalog; run \`gpu-hosting catalog models\``);
-  const gpu = findGpu(d.gpu);
-  if (!gpu) throw new Error(`${path}.gpu: "${d.gpu}" is not in the GPU catalog; run \`gpu-hosting catalog gpus\``);
+  const gpu = gpuId === null ? undefined : findGpu(gpuId);
+  if (gpuId !== null && !gpu) throw new Error(`${path}.gpu: "${gpuId}" is not in the GPU catalog; run \`gpu-hosting catalog gpus\``);
   const arch = parseHfConfig(model.config);
-  const dtype = d.dtype === "auto" ? servingDtype(arch.checkpointDtype, arch.checkpointQuantization?.method ?? null) : d.dtype;
-  const caps = { memoryGiB: gpuMemoryGiB(gpu), dataTypes: gpu.dataTypes, computeCapability: gpu.computeCapability };
-  const result = estimate({
+  const engine = gpu ? d.engine : d.engine === "vllm" ? "cpu" : d.engine;
+  let dtype: ConcreteDtype = d.dtype === "auto" ? servingDtype(arch.checkpointDtype, arch.checkpointQuantization?.method ?? null) : d.dtype;
+  if (engine !== "vllm" && d.dtype === "auto" && WEIGHT_FORMATS[dtype].family !== "gguf") dtype = "q4_k_m";
+  const caps = gpu ? { memoryGiB: gpuMemoryGiB(gpu), dataTypes: gpu.dataTypes, computeCapability: gpu.computeCapability } : null;
+  const input = {
     arch,
     dtype,
-    engine: d.engine,
+    engine,
     gpu: caps,
-    gpuCount: d.gpuCount,
+    gpuCount,
     maxModelLen: d.context,
     concurrency: d.concurrency,
     gpuMemoryUtilization: d.gpuMemoryUtilization,
     kvCacheDtype: d.kvCacheDtype,
-    isA100: gpu.id.startsWith("a100"),
-  });
+    isA100: gpu?.id.startsWith("a100") ?? false,
+    hostRamGiB: hostRamGiB ?? 0,
+  };
+  const result = estimate(input);
   const support = dtypeSupportProblem(dtype, caps);
+  const fits = result.fits && support === null;
   return {
     name: d.name,
     model: model.id,
-    gpu: gpu.id,
+    gpu: gpu?.id ?? null,
+    gpuCount: gpu ? gpuCount : 0,
+    engine,
+    dtype,
+    hosts,
     result,
-    fits: result.fits && support === null,
-    reason: support ? `${gpu.name}: ${support}` : result.reason,
+    fits,
+    reason: support ? `${gpu?.name}: ${support}` : result.reason,
+    alternatives: fits ? null : alternatives(input),
   };
 }

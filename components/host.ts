@@ -1,0 +1,41 @@
+/**
+ * What every host component hands the software layers, whatever its kind: how to connect, and
+ * the facts (GPU vendor, model, count, site). Facts are plain values, known at preview, so the
+ * policy pack can check them; connection details are Outputs, and the private key is a secret.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { HostFacts } from "../core/fleet";
+
+export type { HostFacts };
+
+/** How the software layers reach a host over SSH. */
+export interface HostConnection {
+  /** Address (IP or DNS name). */
+  host: pulumi.Output<string>;
+  /** @default 22 */
+  port: number;
+  /** Login user (non-root where the host component creates one). */
+  user: string;
+  /** Private key, always a Pulumi secret. */
+  privateKey: pulumi.Output<string>;
+  /** Pinned host public key ("ssh-ed25519 AAAA…"), where known before connecting. */
+  hostKey?: pulumi.Output<string>;
+}
+
+/** Implemented by every host component: `scaleway.GpuInstance`, `hetzner.DedicatedServer`, `hetzner.CpuServer`, `onprem.Host`. */
+export interface GpuHost {
+  readonly facts: HostFacts;
+  readonly connection: HostConnection;
+}
+
+/** Tags/labels carrying the sizing facts, identical across providers. */
+export function factTags(f: HostFacts): Record<string, string> {
+  return {
+    "gpu-hosting/host": f.name,
+    "gpu-hosting/gpu": f.gpu ?? "none",
+    "gpu-hosting/gpu-count": String(f.gpuCount),
+    "gpu-hosting/gpu-vendor": f.gpuVendor,
+    "gpu-hosting/site": f.site,
+    "gpu-hosting/peak-watts": String(Math.round(f.peakWatts)),
+  };
+}
