@@ -3,12 +3,10 @@
  * deployment, export the facts. Thin by design: logic lives in core/ (pure) and components/.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { parseStackConfig, STACK_CONFIG_KEYS } from "./core/config/schema";
+import { parseStackConfig, stackConfigInput } from "./core/config/schema";
 import { buildFleet } from "./core/fleet";
 
-const cfg = new pulumi.Config("gpu-hosting");
-const raw = Object.fromEntries(STACK_CONFIG_KEYS.map((k) => [k, cfg.getObject<unknown>(k) ?? cfg.get(k)]).filter(([, v]) => v !== undefined));
-const parsed = parseStackConfig(raw);
+const parsed = parseStackConfig(stackConfigInput(pulumi.runtime.allConfig()));
 if (!parsed.ok) throw new Error(`invalid stack config:\n  ${parsed.problems.join("\n  ")}`);
 const fleet = buildFleet(parsed.config);
 if (fleet.problems.length > 0) throw new Error(`invalid stack config:\n  ${fleet.problems.join("\n  ")}`);

@@ -4,6 +4,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { Command, CommanderError } from "commander";
 import { registerCatalog } from "./catalog";
+import { registerCheck } from "./check";
+import { registerDiscover } from "./discover";
 import { UsageError } from "./errors";
 import { registerEstimate } from "./estimate";
 import { registerFit } from "./fit";
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   registerEstimate(program);
   registerFit(program);
   registerCatalog(program);
+  registerCheck(program);
+  registerDiscover(program);
   return program;
 }
 
@@ -31,8 +35,9 @@ export function buildProgram(): Command {
 export function main(argv: string[]): number {
   const program = buildProgram();
   try {
+    process.exitCode = 0;
     program.parse(argv);
-    return 0;
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
       // --help and --version exit 0; a missing sub-command (help shown as an error) or bad usage exits 2.

@@ -171,6 +171,18 @@ export const DeploymentConfig = z
     concurrency: z.number().int().positive().default(1),
     /** @default 0.9 */
     gpuMemoryUtilization: z.number().gt(0).max(1).default(0.9),
+    /** How the OpenAI-compatible endpoint is exposed. */
+    endpoint: z
+      .object({
+        /** Serve only behind TLS. @default true */
+        tls: z.boolean().default(true),
+        /** Require an API key on /v1. @default true */
+        apiKey: z.boolean().default(true),
+        /** Open the engine's own port (8000) to the internet, bypassing TLS. @default false */
+        publicEnginePort: z.boolean().default(false),
+      })
+      .strict()
+      .default({ tls: true, apiKey: true, publicEnginePort: false }),
   })
   .strict();
 export type DeploymentConfig = z.infer<typeof DeploymentConfig>;
@@ -238,11 +250,40 @@ export type StackConfig = z.infer<typeof StackConfig>;
 
 /** Formats a zod issue path as the user wrote it: `gpu-hosting:hosts[0].zone`. */
 export function configPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return "gpu-hosting";
   return `gpu-hosting:${path.map((p, n) => (typeof p === "number" ? `[${p}]` : n === 0 ? String(p) : `.${String(p)}`)).join("")}`;
 }
 
-/** The stack config keys this schema reads (each a top-level key of the `gpu-hosting` namespace). */
-export const STACK_CONFIG_KEYS = ["environment", "sites", "hosts", "deployments", "budgets", "allowed"] as const;
+/**
+ * `gpu-hosting:` keys that hold secrets or keys for secrets rather than stack data; they are read
+ * with `config.requireSecret` and never parsed here.
+ */
+export const SECRET_CONFIG_KEYS = ["sshPrivateKey", "sshPublicKey", "robotUser", "robotPassword", "hfToken", "apiKey"] as const;
+
+/**
+ * Picks the schema's input from a stack's config map (all namespaces; values may be JSON strings
+ * as the Pulumi runtime hands them over): the `gpu-hosting:` keys without the namespace, less the
+ * secret keys (SECRET_CONFIG_KEYS and any key that hosts[].privateKeySecret names).
+ */
+export function stackConfigInput(all: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(all)) {
+    if (!k.startsWith("gpu-hosting:")) continue;
+    let value = v;
+    if (typeof v === "string" && /^[[{]/.test(v.trim())) {
+      try {
+        value = JSON.parse(v);
+      } catch {
+        value = v;
+      }
+    }
+    out[k.slice("gpu-hosting:".length)] = value;
+  }
+  const hosts = Array.isArray(out.hosts) ? (out.hosts as Record<string, unknown>[]) : [];
+  const named = hosts.map((h) => (h && typeof h === "object" ? h.privateKeySecret : undefined)).filter((x): x is string => typeof x === "string");
+  for (const k of [...SECRET_CONFIG_KEYS, ...named]) delete out[k];
+  return out;
+}
 
 /** Parses config; on failure lists every problem by its config path. */
 export function parseStackConfig(raw: unknown): { ok: true; config: StackConfig } | { ok: false; problems: string[] } {

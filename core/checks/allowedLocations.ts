@@ -1,0 +1,47 @@
+/** allowed-locations: providers and regions from an allow-list (EU-only by default). */
+import type { Check, Finding } from "./types";
+
+export interface AllowedLocationsConfig {
+  /** Overrides gpu-hosting:allowed.providers when non-empty. */
+  providers: string[];
+  /** Overrides gpu-hosting:allowed.regions when non-empty. */
+  regions: string[];
+  /** Overrides gpu-hosting:allowed.euOnly when set. */
+  euOnly: boolean | null;
+}
+
+export const allowedLocations: Check<AllowedLocationsConfig> = {
+  name: "allowed-locations",
+  description: "Checks that every host's provider and region are on the allow-list (gpu-hosting:allowed, or this policy's config) and, with euOnly, that every host is in the EU.",
+  defaultEnforcement: () => "mandatory",
+  remediationSteps: "Move the host to an allowed provider and region (e.g. Hetzner fsn1/nbg1/hel1, Scaleway fr-par-2/pl-waw-2), give on-prem sites their country, or widen the allow-list deliberately.",
+  configSchema: {
+    providers: { type: "array", items: { type: "string", enum: ["hetzner", "scaleway", "onprem", "colocation"] }, description: "allowed providers (empty: use the stack's gpu-hosting:allowed)", default: [] },
+    regions: { type: "array", items: { type: "string" }, description: "allowed locations/zones (empty: use the stack's)", default: [] },
+    euOnly: { type: "boolean", description: "only EU locations (null: use the stack's, which defaults to true)", default: null },
+  },
+  run(ctx, cfg) {
+    if (ctx.fleet.hosts.length === 0) return { notApplicable: "the stack has no hosts" };
+    const providers = cfg.providers.length > 0 ? cfg.providers : (ctx.config.allowed.providers ?? []);
+    const regions = cfg.regions.length > 0 ? cfg.regions : (ctx.config.allowed.regions ?? []);
+    const euOnly = cfg.euOnly ?? ctx.config.allowed.euOnly;
+    const out: Finding[] = [];
+    for (const h of ctx.fleet.hosts) {
+      if (providers.length > 0 && !providers.includes(h.provider)) {
+        out.push({ subject: `host ${h.name}`, message: `provider ${h.provider} is not allowed; allowed: ${providers.join(", ")}`, remediation: allowedLocations.remediationSteps });
+      }
+      const owned = h.provider === "onprem" || h.provider === "colocation";
+      if (!owned && regions.length > 0 && !regions.includes(h.location)) {
+        out.push({ subject: `host ${h.name}`, message: `${h.provider} location ${h.location} is not allowed; allowed: ${regions.join(", ")}`, remediation: allowedLocations.remediationSteps });
+      }
+      if (euOnly) {
+        if (h.eu === null) {
+          out.push({ subject: `host ${h.name}`, message: `cannot tell whether site ${h.site} is in the EU: give the site a country (gpu-hosting:sites[].country); failing closed`, remediation: allowedLocations.remediationSteps });
+        } else if (!h.eu) {
+          out.push({ subject: `host ${h.name}`, message: `${h.provider} ${h.location} is in ${h.country ?? "an unknown country"}, outside the EU, and the stack is EU-only`, remediation: allowedLocations.remediationSteps });
+        }
+      }
+    }
+    return out;
+  },
+};
