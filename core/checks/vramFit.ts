@@ -1,8 +1,19 @@
 /** vram-fit: every deployment fits the memory of its GPUs at its context and concurrency. */
+import type { DeploymentSizing } from "../sizing/deployment";
 import { GiB } from "../sizing/memory";
 import type { Check, Finding } from "./types";
 
 const r1 = (x: number): string => x.toFixed(1);
+
+/** The short reason, without repeating the numbers the message already gives. */
+function verdict(s: DeploymentSizing): string {
+  const r = s.result;
+  if (s.reason && !s.result.fits) {
+    if (r.perGpu.kvCacheGiB <= 0 && r.engine === "vllm") return "no memory left for the KV cache";
+    if (r.kvCacheTokens < r.requiredTokens && r.engine === "vllm") return `the KV cache holds ${r.kvCacheTokens} of the ${r.requiredTokens} tokens needed`;
+  }
+  return s.reason ?? "does not fit";
+}
 
 export const vramFit: Check<{ minFreeGiB: number }> = {
   name: "vram-fit",
@@ -47,7 +58,7 @@ export const vramFit: Check<{ minFreeGiB: number }> = {
           `weights ${r1(g.weightsGiB)} GiB + activations ${r1(g.activationGiB)} GiB + overhead ${r1(g.overheadGiB)} GiB, ` +
           `KV cache ${r1(g.kvCacheGiB)} GiB (${s.result.kvCacheTokens} tokens) for ${s.result.concurrency} × ${s.result.maxModelLen} tokens ` +
           `(${r1(neededKv)} GiB needed${cfg.minFreeGiB > 0 ? ` + ${cfg.minFreeGiB} GiB headroom` : ""}): ` +
-          (headroomShort ? "less headroom than configured" : (s.reason ?? "does not fit")) +
+          (headroomShort ? "less headroom than configured" : verdict(s)) +
           (would.length > 0 ? `; would fit: ${would.join(", or ")}` : ""),
         remediation: vramFit.remediationSteps,
       });

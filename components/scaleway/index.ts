@@ -1,0 +1,2 @@
+/** Scaleway host components: `scaleway.GpuInstance`. */
+export * from "./gpuInstance";
