@@ -10,9 +10,16 @@ import { UsageError } from "./errors";
 import { registerEstimate } from "./estimate";
 import { registerFit } from "./fit";
 
+/** The package's version, found by walking up from this file (works from dist/ and from source). */
 function packageVersion(): string {
-  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8")) as { version: string };
-  return pkg.version;
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, "package.json");
+    if (fs.existsSync(file)) {
+      const pkg = JSON.parse(fs.readFileSync(file, "utf8")) as { name?: string; version: string };
+      if (pkg.name === "gpu-hosting") return pkg.version;
+    }
+    if (path.dirname(dir) === dir) return "0.0.0";
+  }
 }
 
 export function buildProgram(): Command {

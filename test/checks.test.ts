@@ -29,7 +29,7 @@ describe("vram-fit", () => {
   });
 
   it("rejects Llama 3.1 70B in bf16 on one L4 with the numbers and what would fit", () => {
-    const v = run(vramFit, ctx({ hosts: [l4], deployments: [{ name: "big", model: "llama-3.1-70b", hosts: ["gpu"], dtype: "bf16" }] }));
+    const v = run(vramFit, ctx({ hosts: [l4], deployments: [{ name: "big", model: "llama-3.1-70b", hosts: ["gpu"], dtype: "bf16" }] })) as { subject: string; message: string }[];
     expect(v).toHaveLength(1);
     expect(v[0]!.subject).toBe("deployment big");
     expect(v[0]!.message).toMatch(/^gpu-hosting:deployments\[0\] meta-llama\/Llama-3\.1-70B-Instruct \(bf16, vllm\) on 1 × l4 \(22\.5 GiB each\): weights 131\.4 GiB/);

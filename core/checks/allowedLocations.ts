@@ -6,8 +6,8 @@ export interface AllowedLocationsConfig {
   providers: string[];
   /** Overrides gpu-hosting:allowed.regions when non-empty. */
   regions: string[];
-  /** Overrides gpu-hosting:allowed.euOnly when set. */
-  euOnly: boolean | null;
+  /** Forces EU-only whatever the stack's gpu-hosting:allowed.euOnly says. */
+  euOnly: boolean;
 }
 
 export const allowedLocations: Check<AllowedLocationsConfig> = {
@@ -18,13 +18,13 @@ export const allowedLocations: Check<AllowedLocationsConfig> = {
   configSchema: {
     providers: { type: "array", items: { type: "string", enum: ["hetzner", "scaleway", "onprem", "colocation"] }, description: "allowed providers (empty: use the stack's gpu-hosting:allowed)", default: [] },
     regions: { type: "array", items: { type: "string" }, description: "allowed locations/zones (empty: use the stack's)", default: [] },
-    euOnly: { type: "boolean", description: "only EU locations (null: use the stack's, which defaults to true)", default: null },
+    euOnly: { type: "boolean", description: "force EU-only for every stack (false: follow the stack's gpu-hosting:allowed.euOnly, which defaults to true)", default: false },
   },
   run(ctx, cfg) {
     if (ctx.fleet.hosts.length === 0) return { notApplicable: "the stack has no hosts" };
     const providers = cfg.providers.length > 0 ? cfg.providers : (ctx.config.allowed.providers ?? []);
     const regions = cfg.regions.length > 0 ? cfg.regions : (ctx.config.allowed.regions ?? []);
-    const euOnly = cfg.euOnly ?? ctx.config.allowed.euOnly;
+    const euOnly = cfg.euOnly || ctx.config.allowed.euOnly;
     const out: Finding[] = [];
     for (const h of ctx.fleet.hosts) {
       if (providers.length > 0 && !providers.includes(h.provider)) {

@@ -1,0 +1,284 @@
+/**
+ * `gpu-hosting discover user@host[:port]`: probes an existing machine over SSH (read-only) and
+ * prints the `gpu-hosting:hosts` entry for the stack file, with the host key pinned and the
+ * inventory filled in, plus a comment block with what was found.
+ */
+import { createHmac } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Command } from "commander";
+import YAML from "yaml";
+import { describeGpus, formatPublicKey, parsePublicKey, probeHost, ProbeError, type ProbeResult, type PublicKey } from "../core/probe/ssh";
+import { badValue, UsageError } from "./errors";
+import { printJson } from "./format";
+
+/** A parsed `user@host[:port]`. */
+export interface SshTarget {
+  user: string;
+  host: string;
+  port: number;
+}
+
+const TARGET_HELP = "expected user@host[:port], e.g. ubuntu@10.0.0.5, root@gpu1.example.com:2222 or admin@[2001:db8::5]:22";
+
+/** Parses `user@host[:port]` (IPv6 in brackets). @throws UsageError naming the value. */
+export function parseTarget(value: string): SshTarget {
+  const m = /^([a-z_][a-z0-9_.-]*\$?)@(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d+))?$/i.exec(value.trim());
+  if (!m || m[1] === undefined || m[2] === undefined) throw badValue("discover: target", value, TARGET_HELP);
+  const port = m[3] === undefined ? 22 : Number(m[3]);
+  if (port < 1 || port > 65535) throw badValue("discover: target", value, `port ${port} is not a TCP port (1–65535); ${TARGET_HELP}`);
+  return { user: m[1], host: m[2].replace(/^\[|\]$/g, ""), port };
+}
+
+/** The name known_hosts uses for a host: `host`, or `[host]:port` off port 22. */
+export const knownHostsName = (host: string, port: number): string => (port === 22 ? host : `[${host}]:${port}`);
+
+/** Keys `known_hosts` text lists for a host (plain, wildcard and hashed `|1|` entries; `@revoked` and `@cert-authority` lines skipped). */
+export function knownHostKeys(text: string, host: string, port: number): PublicKey[] {
+  const name = knownHostsName(host, port);
+  const matches = (pattern: string): boolean => {
+    const h = /^\|1\|([^|]+)\|(.+)$/.exec(pattern);
+    if (h && h[1] !== undefined) return createHmac("sha1", Buffer.from(h[1], "base64")).update(name).digest("base64") === h[2];
+    const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
+    return re.test(name);
+  };
+  const keys: PublicKey[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#") || line.startsWith("@")) continue;
+    const [hosts, ...rest] = line.split(/\s+/);
+    const patterns = (hosts ?? "").split(",");
+    if (patterns.some((p) => p.startsWith("!") && matches(p.slice(1))) || !patterns.some((p) => !p.startsWith("!") && matches(p))) continue;
+    try {
+      keys.push(parsePublicKey(rest.join(" ")));
+    } catch {
+      // A key type this tool cannot pin (e.g. sk-ssh-ed25519@openssh.com): ignore it, as for other hosts.
+    }
+  }
+  return keys;
+}
+
+/** Options of {@link discover}. */
+export interface DiscoverOptions {
+  target: string;
+  /** Private key file. @default ~/.ssh/id_ed25519 */
+  identity?: string;
+  /** @default "accept-new" */
+  hostKeyCheck?: string;
+  /** Pinned key "ssh-ed25519 AAAA…"; implies strict checking. */
+  hostKey?: string;
+  /** @default ~/.ssh/known_hosts */
+  knownHosts?: string;
+  /** Host name in the stack. @default the machine's hostname, made a valid name */
+  name?: string;
+  /** @default "onprem" */
+  site?: string;
+  /** @default 20 */
+  timeoutSeconds?: number;
+}
+
+/** Everything decided before connecting: checked synchronously, so bad input fails fast. */
+export interface DiscoverPlan {
+  target: SshTarget;
+  identity: string;
+  privateKey: string;
+  /** Key to pin for the connection, if any (from --host-key or known_hosts). */
+  pinned?: PublicKey;
+  /** Where the pinned key came from. */
+  pinnedFrom?: string;
+  name?: string;
+  site: string;
+  timeoutMs: number;
+}
+
+/** Validates the options and reads the key files. @throws UsageError naming the value and the fix. */
+export function planDiscover(o: DiscoverOptions): DiscoverPlan {
+  const target = parseTarget(o.target);
+  const identity = o.identity ?? path.join(os.homedir(), ".ssh", "id_ed25519");
+  let privateKey: string;
+  try {
+    privateKey = fs.readFileSync(identity, "utf8");
+  } catch (e) {
+    throw badValue("-i", identity, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, "Give the private key whose public half is in the host's authorized_keys, e.g. -i ~/.ssh/id_ed25519");
+  }
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey)) {
+    throw badValue("-i", identity, "is not a private key file (no \"-----BEGIN … PRIVATE KEY-----\" line)", "Give the private key, not the .pub file");
+  }
+  const mode = o.hostKeyCheck ?? "accept-new";
+  if (mode !== "accept-new" && mode !== "strict") throw badValue("--host-key-check", mode, "allowed: accept-new, strict");
+  const name = o.name;
+  if (name !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) throw badValue("--name", name, "use lower-case letters, digits and dashes (at most 63)");
+  const site = o.site ?? "onprem";
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(site)) throw badValue("--site", site, "use lower-case letters, digits and dashes (at most 63)");
+  const timeout = o.timeoutSeconds ?? 20;
+  if (!Number.isFinite(timeout) || timeout <= 0) throw badValue("--timeout", timeout, "expected seconds greater than 0");
+
+  let pinned: PublicKey | undefined;
+  let pinnedFrom: string | undefined;
+  if (o.hostKey !== undefined) {
+    try {
+      pinned = parsePublicKey(o.hostKey);
+    } catch (e) {
+      throw new UsageError(`--host-key: ${(e as Error).message}`);
+    }
+    pinnedFrom = "--host-key";
+  } else {
+    const file = o.knownHosts ?? path.join(os.homedir(), ".ssh", "known_hosts");
+    const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+    const keys = knownHostKeys(text, target.host, target.port);
+    pinned = keys.find((k) => k.type === "ssh-ed25519") ?? keys[0];
+    if (pinned) pinnedFrom = file;
+    if (!pinned && mode === "strict") {
+      throw new UsageError(
+        `--host-key-check strict: no host key for "${knownHostsName(target.host, target.port)}" in ${file}; give --host-key "ssh-ed25519 AAAA…" ` +
+          `(on the host's console: cat /etc/ssh/ssh_host_ed25519_key.pub), or run with --host-key-check accept-new and compare the printed fingerprint`,
+      );
+    }
+  }
+  return { target, identity, privateKey, pinned, pinnedFrom, name, site, timeoutMs: timeout * 1000 };
+}
+
+/** Maps a probe failure to a {@link UsageError} that names the value and the fix; other errors pass through. */
+export function explainProbeError(e: unknown, plan: DiscoverPlan): Error {
+  if (!(e instanceof ProbeError)) return e as Error;
+  const { user, host, port } = plan.target;
+  switch (e.code) {
+    case "connect":
+      return new UsageError(`discover: target "${user}@${knownHostsName(host, port)}": ${e.message}`);
+    case "timeout":
+      return new UsageError(`discover: target "${user}@${knownHostsName(host, port)}": ${e.message}; check that the address is reachable from here (VPN, firewall), or raise --timeout`);
+    case "auth":
+      return new UsageError(`-i ${plan.identity}: ${e.message}, or give the right key with -i`);
+    case "private-key":
+      return new UsageError(`-i ${plan.identity}: ${e.message}`);
+    case "host-key":
+      return new UsageError(`${e.message} (pinned key from ${plan.pinnedFrom ?? "the command line"})`);
+    default:
+      return e;
+  }
+}
+
+/** A stack name from a hostname: lower case, dashes, at most 63 characters. */
+export function stackName(hostname: string): string {
+  const n = hostname.split(".")[0]!.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63);
+  return /^[a-z0-9]/.test(n) ? n : "host-1";
+}
+
+/** The `gpu-hosting:hosts` entry for a probed host (matches `OnpremHostConfig`). */
+export function hostEntry(plan: Pick<DiscoverPlan, "target" | "name" | "site">, probe: ProbeResult): Record<string, unknown> {
+  const first = probe.gpus[0];
+  return {
+    name: plan.name ?? stackName(probe.hostname),
+    kind: "onprem",
+    site: plan.site,
+    address: plan.target.host,
+    port: plan.target.port,
+    user: plan.target.user,
+    hostKey: formatPublicKey(probe.hostKey),
+    inventory: {
+      gpu: first ? (first.catalogId ?? first.name) : null,
+      gpuCount: probe.gpus.length,
+      ramGiB: Math.round(probe.memTotalGiB),
+    },
+  };
+}
+
+/** The stack-file snippet: a comment block with what the probe found, then `gpu-hosting:hosts:` with one entry. */
+export function renderSnippet(plan: Pick<DiscoverPlan, "target" | "name" | "site" | "pinnedFrom"> & Partial<Pick<DiscoverPlan, "identity">>, probe: ProbeResult): string {
+  const { user, host, port } = plan.target;
+  const c = probe.cpu;
+  const topology = c.sockets !== null && c.coresPerSocket !== null ? ` (sockets ${c.sockets}, cores per socket ${c.coresPerSocket}, threads per core ${c.threadsPerCore ?? 1})` : "";
+  const shown = `${user}@${host.includes(":") ? `[${host}]` : host}${port === 22 ? "" : `:${port}`}`;
+  const models = new Set(probe.gpus.map((g) => g.catalogId));
+  const lines = [
+    `gpu-hosting discover ${shown}: paste under "config:" in stacks/Pulumi.<env>.yaml`,
+    `(append the list item to gpu-hosting:hosts if the stack already has hosts).`,
+    `host key  ${probe.hostKey.type} ${probe.hostKeyFingerprint} ${plan.pinnedFrom ? `(matched the key pinned in ${plan.pinnedFrom})` : "(accepted on first use: compare it with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the host's console)"}`,
+    `GPUs      ${describeGpus(probe.gpus)}`,
+    `driver    ${probe.driverVersion ?? "none"}; CUDA ${probe.cudaVersion ?? "none"}`,
+    `CPU       ${c.modelName ?? "unknown model"}, ${c.cpus} CPUs${topology}, ${c.architecture}`,
+    `RAM       ${probe.memTotalGiB.toFixed(1)} GiB (MemTotal)`,
+    `OS        ${probe.os.prettyName}`,
+    ...probe.warnings.map((w) => `warning   ${w}`),
+    ...(probe.gpus.some((g) => g.catalogId === null) ? [`warning   a GPU is not in the catalog: inventory.gpu holds its driver name; add it to the catalog or pick the closest id (gpu-hosting catalog gpus)`] : []),
+    ...(models.size > 1 ? [`warning   mixed GPU models: an inventory has one model; split the GPUs between deployments by hand`] : []),
+    `site "${plan.site}" must be declared under gpu-hosting:sites (with powerBudgetWatts); store the private key with`,
+    `  pulumi config set --secret sshPrivateKey < ${plan.identity ?? "~/.ssh/id_ed25519"}`,
+  ];
+  const yaml = YAML.stringify({ "gpu-hosting:hosts": [hostEntry(plan, probe)] }, { lineWidth: 0 });
+  return `${lines.map((l) => `# ${l}`).join("\n")}\n${yaml}`;
+}
+
+/** Result of {@link discover}. */
+export interface DiscoverResult {
+  plan: DiscoverPlan;
+  probe: ProbeResult;
+  host: Record<string, unknown>;
+  snippet: string;
+}
+
+/** Probes the target and builds the snippet. @throws UsageError for bad input, refused connections and keys. */
+export async function discover(o: DiscoverOptions): Promise<DiscoverResult> {
+  const plan = planDiscover(o);
+  return discoverPlanned(plan);
+}
+
+async function discoverPlanned(plan: DiscoverPlan): Promise<DiscoverResult> {
+  let probe: ProbeResult;
+  try {
+    probe = await probeHost({
+      host: plan.target.host,
+      port: plan.target.port,
+      username: plan.target.user,
+      privateKey: plan.privateKey,
+      hostKey: plan.pinned ? formatPublicKey(plan.pinned) : undefined,
+      timeoutMs: plan.timeoutMs,
+    });
+  } catch (e) {
+    throw explainProbeError(e, plan);
+  }
+  return { plan, probe, host: hostEntry(plan, probe), snippet: renderSnippet(plan, probe) };
+}
+
+interface DiscoverFlags {
+  identity?: string;
+  hostKeyCheck?: string;
+  hostKey?: string;
+  knownHosts?: string;
+  name?: string;
+  site?: string;
+  timeout?: string;
+  json?: boolean;
+}
+
+export function registerDiscover(program: Command): void {
+  program
+    .command("discover")
+    .description("Probe an existing machine over SSH (read-only) and print its gpu-hosting:hosts entry: host key pinned, GPUs, RAM")
+    .argument("<target>", "user@host[:port]")
+    .option("-i, --identity <file>", "private key file (default: ~/.ssh/id_ed25519)")
+    .option("--host-key-check <mode>", "accept-new: pin what the host presents unless known_hosts knows another key; strict: require a known key", "accept-new")
+    .option("--host-key <key>", 'expected host key, "ssh-ed25519 AAAA…" (implies strict)')
+    .option("--known-hosts <file>", "known_hosts file to check the host key against (default: ~/.ssh/known_hosts)")
+    .option("--name <name>", "host name in the stack (default: the machine's hostname)")
+    .option("--site <site>", "site the host belongs to", "onprem")
+    .option("--timeout <seconds>", "give up after this long", "20")
+    .option("--json", "print JSON")
+    .action((target: string, f: DiscoverFlags) => {
+      const timeoutSeconds = /^\d+(\.\d+)?$/.test(f.timeout ?? "20") ? Number(f.timeout ?? "20") : NaN;
+      // Input is checked synchronously, so bad input fails through main() with exit 2 at once;
+      // the network part runs afterwards and sets the exit code itself.
+      const plan = planDiscover({ target, identity: f.identity, hostKeyCheck: f.hostKeyCheck, hostKey: f.hostKey, knownHosts: f.knownHosts, name: f.name, site: f.site, timeoutSeconds });
+      discoverPlanned(plan).then(
+        (r) => {
+          if (f.json) printJson({ host: r.host, probe: r.probe, snippet: r.snippet });
+          else process.stdout.write(r.snippet);
+        },
+        (e: unknown) => {
+          process.stderr.write(`error: ${(e as Error).message}\n`);
+          process.exitCode = e instanceof UsageError ? e.exitCode : 1;
+        },
+      );
+    });
+}

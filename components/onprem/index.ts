@@ -1,0 +1,2 @@
+/** On-premises and colocation host components: `onprem.Host`. */
+export * from "./host";

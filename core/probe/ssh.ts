@@ -1,0 +1,424 @@
+/**
+ * Host probe: one read-only shell script that prints every fact between marker lines, a pure parser
+ * for its output, a pure inventory comparison, and {@link probeHost}, which runs the script over SSH
+ * with `ssh2` (strict host key checking when a key is pinned). The script and its parser are shared
+ * by `gpu-hosting discover` and the `onprem.Host` component (which runs it with `@pulumi/command`).
+ */
+import { createHash } from "node:crypto";
+import { Client, utils, type ConnectConfig, type ServerHostKeyAlgorithm } from "ssh2";
+import { findGpu } from "../catalog";
+import {
+  NVIDIA_SMI_QUERY_COMMAND,
+  NVIDIA_SMI_QUERY_FIELDS,
+  ROCM_SMI_COMMAND,
+  parseLscpu,
+  parseMeminfo,
+  parseNvidiaSmiCsv,
+  parseNvidiaSmiCudaVersion,
+  parseOsRelease,
+  parseRocmSmi,
+  type LscpuInfo,
+  type OsRelease,
+} from "./parse";
+
+// ---------------------------------------------------------------------------------------------
+// Host keys
+// ---------------------------------------------------------------------------------------------
+
+/** A public key as in `known_hosts` / `*.pub`: type and base64 blob (comment dropped). */
+export interface PublicKey {
+  /** e.g. "ssh-ed25519". */
+  type: string;
+  /** The base64 key blob, e.g. "AAAAC3NzaC1lZDI1NTE5AAAAI…". */
+  base64: string;
+}
+
+/** Key types a pinned host key may have. */
+export const HOST_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"] as const;
+
+/** The key type written inside an SSH key blob (its first length-prefixed string); null when malformed. */
+function blobType(blob: Buffer): string | null {
+  if (blob.length < 4) return null;
+  const n = blob.readUInt32BE(0);
+  return n > 0 && n < 64 && blob.length >= 4 + n ? blob.subarray(4, 4 + n).toString("latin1") : null;
+}
+
+/**
+ * Parses "ssh-ed25519 AAAA… [comment]" and checks the blob decodes to the named type.
+ * @throws Error saying what was received and what is expected.
+ */
+export function parsePublicKey(text: string): PublicKey {
+  const m = /^\s*(\S+)\s+([A-Za-z0-9+/]+={0,2})(?:\s+.*)?$/.exec(text);
+  const expected = `expected a public host key as in known_hosts, "<type> <base64>" with type one of ${HOST_KEY_TYPES.join(", ")} (e.g. the content of /etc/ssh/ssh_host_ed25519_key.pub on the host)`;
+  if (!m || m[1] === undefined || m[2] === undefined) throw new Error(`got ${JSON.stringify(text)}; ${expected}`);
+  const [type, base64] = [m[1], m[2]];
+  if (!(HOST_KEY_TYPES as readonly string[]).includes(type)) throw new Error(`got key type "${type}"; ${expected}`);
+  const inner = blobType(Buffer.from(base64, "base64"));
+  if (inner !== type) throw new Error(`got "${type} ${base64.slice(0, 16)}…" whose base64 blob ${inner ? `is a "${inner}" key` : "does not decode to an SSH key"}; ${expected}`);
+  return { type, base64 };
+}
+
+/** OpenSSH-style fingerprint of a key blob: "SHA256:" + unpadded base64 of its SHA-256 (as `ssh-keygen -lf` prints). */
+export function fingerprint(key: PublicKey | Buffer): string {
+  const blob = Buffer.isBuffer(key) ? key : Buffer.from(key.base64, "base64");
+  return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
+}
+
+/** "ssh-ed25519 AAAA…" */
+export const formatPublicKey = (k: PublicKey): string => `${k.type} ${k.base64}`;
+
+// ---------------------------------------------------------------------------------------------
+// The probe script
+// ---------------------------------------------------------------------------------------------
+
+/** Prefix of the marker lines around each section. */
+export const PROBE_MARKER = "@@gpu-hosting-probe";
+
+/** Sections the script prints, in order. */
+export const PROBE_SECTIONS = ["hostname", "nvidia-query", "nvidia-banner", "rocm", "lscpu", "meminfo", "os-release"] as const;
+export type ProbeSection = (typeof PROBE_SECTIONS)[number];
+
+const NVIDIA_QUERY_WITHOUT_CC = `nvidia-smi --query-gpu=${NVIDIA_SMI_QUERY_FIELDS.filter((f) => f !== "compute_cap").join(",")} --format=csv,noheader,nounits`;
+
+/**
+ * Renders the probe: a POSIX sh script, read-only (it changes nothing on the host), that prints each
+ * section as `@@gpu-hosting-probe begin <name>`, the command's output (stderr merged), then
+ * `@@gpu-hosting-probe end <name> rc=<exit status>` or `… end <name> absent` when the command is
+ * not installed. nvidia-smi is asked for `compute_cap` first and again without it when the driver
+ * refuses the field. Always exits 0: the parser decides what the output means.
+ */
+export function renderProbeScript(): string {
+  return `# gpu-hosting host probe: read-only; prints each section between marker lines.
+LC_ALL=C
+export LC_ALL
+PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/rocm/bin"
+export PATH
+M='${PROBE_MARKER}'
+
+# section <name> <program that must be installed> <command...>
+section() {
+  name=$1
+  program=$2
+  shift 2
+  printf '%s begin %s\\n' "$M" "$name"
+  if command -v "$program" >/dev/null 2>&1; then
+    out=$("$@" 2>&1)
+    rc=$?
+    printf '%s\\n' "$out"
+    printf '%s end %s rc=%s\\n' "$M" "$name" "$rc"
+  else
+    printf '%s end %s absent\\n' "$M" "$name"
+  fi
+}
+
+# Drivers before about 510 do not know compute_cap: ask again without it.
+# shellcheck disable=SC2317 # called through section()
+nvidia_query() {
+  q=$(${NVIDIA_SMI_QUERY_COMMAND} 2>&1)
+  qrc=$?
+  case $q in
+    *"is not a valid field"*)
+      q=$(${NVIDIA_QUERY_WITHOUT_CC} 2>&1)
+      qrc=$?
+      ;;
+  esac
+  printf '%s\\n' "$q"
+  return "$qrc"
+}
+
+section hostname uname uname -n
+section nvidia-query nvidia-smi nvidia_query
+section nvidia-banner nvidia-smi nvidia-smi
+section rocm rocm-smi ${ROCM_SMI_COMMAND}
+section lscpu lscpu lscpu
+section meminfo cat cat /proc/meminfo
+section os-release cat cat /etc/os-release
+exit 0
+`;
+}
+
+/** The remote command line: the script handed to `sh -c`, so it runs the same whatever the login shell. */
+export function probeCommand(script: string = renderProbeScript()): string {
+  return `sh -c '${script.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Content hash of the script (hex SHA-256), for `triggers`: a new script re-runs the probe. */
+export const probeScriptHash = (script: string = renderProbeScript()): string => createHash("sha256").update(script).digest("hex");
+
+// ---------------------------------------------------------------------------------------------
+// Parsing its output
+// ---------------------------------------------------------------------------------------------
+
+/** One GPU the probe found, NVIDIA or AMD. */
+export interface ProbeGpu {
+  vendor: "nvidia" | "amd";
+  index: number;
+  /** As the driver names it, e.g. "NVIDIA GeForce RTX 4090". */
+  name: string;
+  memoryMiB: number;
+  /** Catalog id, e.g. "rtx-4090"; null when the catalog does not know the name. */
+  catalogId: string | null;
+  /** NVIDIA only: power limit, watts; null when not reported. */
+  powerLimitWatts: number | null;
+  /** NVIDIA only: PCI bus id. */
+  busId: string | null;
+  /** NVIDIA only: compute capability "9.0"; null when not reported. */
+  computeCapability: string | null;
+}
+
+/** What a probe found on a host. */
+export interface ProbeResult {
+  /** `uname -n`. */
+  hostname: string;
+  gpus: ProbeGpu[];
+  /** NVIDIA driver version; null without NVIDIA GPUs. */
+  driverVersion: string | null;
+  /** CUDA version the driver supports; null without NVIDIA GPUs or when not reported. */
+  cudaVersion: string | null;
+  cpu: LscpuInfo;
+  /** MemTotal, GiB (unrounded; a little under the installed RAM). */
+  memTotalGiB: number;
+  os: OsRelease;
+  /** The host key the connection verified (pinned) or was offered (accept-new). */
+  hostKey: PublicKey;
+  /** OpenSSH-style "SHA256:…" fingerprint of {@link hostKey}. */
+  hostKeyFingerprint: string;
+  /** Things the probe could not read but did not need, e.g. "rocm-smi printed no JSON". */
+  warnings: string[];
+}
+
+interface Section {
+  text: string;
+  /** Exit status, or null when the program is not installed. */
+  rc: number | null;
+}
+
+/** Splits the script's output into its sections. @throws Error naming a missing or unterminated section. */
+export function splitProbeOutput(stdout: string): Record<ProbeSection, Section> {
+  const lines = stdout.split(/\r?\n/);
+  const out: Partial<Record<ProbeSection, Section>> = {};
+  for (const name of PROBE_SECTIONS) {
+    const begin = lines.indexOf(`${PROBE_MARKER} begin ${name}`);
+    if (begin < 0) {
+      throw new Error(`probe output: no "${PROBE_MARKER} begin ${name}" line; expected the output of the gpu-hosting probe script (was it truncated, or did the login shell print something else?)`);
+    }
+    const endAt = lines.findIndex((l, i) => i > begin && l.startsWith(`${PROBE_MARKER} end ${name} `));
+    const end = /^\S+ end \S+ (?:rc=(\d+)|(absent))$/.exec(lines[endAt] ?? "");
+    if (endAt < 0 || !end) throw new Error(`probe output: section "${name}" has no "${PROBE_MARKER} end ${name} rc=N" line (output truncated?)`);
+    out[name] = { text: lines.slice(begin + 1, endAt).join("\n").trim(), rc: end[2] ? null : Number(end[1]) };
+  }
+  return out as Record<ProbeSection, Section>;
+}
+
+/**
+ * Parses the probe script's stdout with the `./parse` parsers.
+ * @param hostKey the key the SSH connection verified ("ssh-ed25519 AAAA…").
+ * @throws Error naming the section and what was wrong (driver not loaded, lscpu missing, …).
+ */
+export function parseProbeOutput(stdout: string, hostKey: string | PublicKey): ProbeResult {
+  const s = splitProbeOutput(stdout);
+  const key = typeof hostKey === "string" ? parsePublicKey(hostKey) : hostKey;
+  const warnings: string[] = [];
+  const required = (name: ProbeSection, what: string): string => {
+    const sec = s[name];
+    if (sec.rc === null) throw new Error(`probe section ${name}: ${what} is not installed on the host; install it (util-linux / coreutils) and probe again`);
+    if (sec.rc !== 0) throw new Error(`probe section ${name}: ${what} exited ${sec.rc}: ${sec.text.split("\n")[0] ?? ""}`);
+    return sec.text;
+  };
+
+  const nvidia = s["nvidia-query"].rc === null ? [] : parseNvidiaSmiCsv(s["nvidia-query"].text);
+  let cudaVersion: string | null = null;
+  if (nvidia.length > 0 && s["nvidia-banner"].rc !== null) {
+    try {
+      cudaVersion = parseNvidiaSmiCudaVersion(s["nvidia-banner"].text);
+    } catch (e) {
+      warnings.push(`CUDA version unknown: ${(e as Error).message}`);
+    }
+  }
+  let amd: ReturnType<typeof parseRocmSmi> = [];
+  const rocm = s.rocm;
+  if (rocm.rc !== null) {
+    const json = rocm.text.slice(Math.max(0, rocm.text.indexOf("{")));
+    if (rocm.rc === 0 || json.startsWith("{")) amd = parseRocmSmi(json);
+    else warnings.push(`rocm-smi exited ${rocm.rc} without JSON (no AMD GPUs counted): ${rocm.text.split("\n")[0] ?? ""}`);
+  }
+  let os: OsRelease = { id: "linux", versionId: null, prettyName: "Linux", idLike: [] };
+  if (s["os-release"].rc === 0) os = parseOsRelease(s["os-release"].text);
+  else warnings.push(`/etc/os-release unreadable: ${s["os-release"].text.split("\n")[0] ?? ""}`);
+
+  return {
+    hostname: s.hostname.text,
+    gpus: [
+      ...nvidia.map((g): ProbeGpu => ({ vendor: "nvidia", index: g.index, name: g.name, memoryMiB: g.memoryMiB, catalogId: g.catalogId, powerLimitWatts: g.powerLimitWatts, busId: g.busId, computeCapability: g.computeCapability })),
+      ...amd.map((g): ProbeGpu => ({ vendor: "amd", index: g.index, name: g.name, memoryMiB: g.memoryMiB, catalogId: g.catalogId, powerLimitWatts: null, busId: null, computeCapability: null })),
+    ],
+    driverVersion: nvidia[0]?.driverVersion ?? null,
+    cudaVersion,
+    cpu: parseLscpu(required("lscpu", "lscpu")),
+    memTotalGiB: parseMeminfo(required("meminfo", "/proc/meminfo")).memTotalGiB,
+    os,
+    hostKey: key,
+    hostKeyFingerprint: fingerprint(key),
+    warnings,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Declared inventory against the probe
+// ---------------------------------------------------------------------------------------------
+
+/** One disagreement between the declared inventory and the probe, with both values. */
+export interface InventoryMismatch {
+  /** The inventory field, as in the stack file: "inventory.gpu", "inventory.gpuCount", "inventory.ramGiB". */
+  path: "inventory.gpu" | "inventory.gpuCount" | "inventory.ramGiB";
+  declared: string;
+  found: string;
+  /** `<path>: declared <declared>, probe found <found>` */
+  message: string;
+}
+
+/** "2 × NVIDIA L4 (l4) + 1 × Foo (not in the catalog)", or "no GPUs". */
+export function describeGpus(gpus: readonly ProbeGpu[]): string {
+  if (gpus.length === 0) return "no GPUs";
+  const groups = new Map<string, { n: number; g: ProbeGpu }>();
+  for (const g of gpus) {
+    const k = `${g.name}|${g.catalogId}`;
+    groups.set(k, { n: (groups.get(k)?.n ?? 0) + 1, g });
+  }
+  return [...groups.values()].map(({ n, g }) => `${n} × ${g.name} (${g.catalogId ?? "not in the catalog"})`).join(" + ");
+}
+
+/**
+ * Compares a declared inventory with what the probe found: GPU model (by catalog id), GPU count,
+ * and RAM when declared (MemTotal sits a little under the installed RAM, so only a difference of
+ * more than 10 % or 4 GiB counts). Pure.
+ * @returns one entry per disagreement; empty when they agree.
+ */
+export function compareInventory(
+  declared: { gpu: string | null; gpuCount: number; ramGiB?: number | null },
+  probe: Pick<ProbeResult, "gpus"> & Partial<Pick<ProbeResult, "memTotalGiB">>,
+): InventoryMismatch[] {
+  const out: InventoryMismatch[] = [];
+  const add = (path: InventoryMismatch["path"], d: string, f: string): void => {
+    out.push({ path, declared: d, found: f, message: `${path}: declared ${d}, probe found ${f}` });
+  };
+  const id = declared.gpu === null ? null : (findGpu(declared.gpu)?.id ?? declared.gpu);
+  const d = id === null || declared.gpuCount === 0 ? "no GPUs (gpu: null)" : `${declared.gpuCount} × ${id}`;
+  const found = describeGpus(probe.gpus);
+  const sameModel = probe.gpus.every((g) => g.catalogId === id);
+  if (probe.gpus.length > 0 && (id === null || !sameModel)) add("inventory.gpu", d, found);
+  else if (probe.gpus.length !== (id === null ? 0 : declared.gpuCount)) add(probe.gpus.length === 0 ? "inventory.gpu" : "inventory.gpuCount", d, found);
+  if (declared.ramGiB !== undefined && declared.ramGiB !== null && probe.memTotalGiB !== undefined) {
+    const diff = Math.abs(declared.ramGiB - probe.memTotalGiB);
+    if (diff > Math.max(4, 0.1 * probe.memTotalGiB)) add("inventory.ramGiB", `${declared.ramGiB} GiB`, `${probe.memTotalGiB.toFixed(1)} GiB (MemTotal)`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running it over SSH
+// ---------------------------------------------------------------------------------------------
+
+/** Why a probe failed; `code` lets callers (the CLI) map it to a fix. */
+export class ProbeError extends Error {
+  constructor(
+    readonly code: "connect" | "timeout" | "auth" | "host-key" | "private-key" | "command" | "output",
+    message: string,
+  ) {
+    super(message);
+    this.name = "ProbeError";
+  }
+}
+
+export interface ProbeHostOptions {
+  host: string;
+  /** @default 22 */
+  port?: number;
+  username: string;
+  /** Private key text (OpenSSH or PEM format, unencrypted). */
+  privateKey: string | Buffer;
+  /** Pinned host key "ssh-ed25519 AAAA…": the connection is refused unless the server presents exactly this key. Without it any key is accepted and reported. */
+  hostKey?: string;
+  /** Whole probe (connect, handshake, run), milliseconds. @default 30000 */
+  timeoutMs?: number;
+}
+
+const ALGORITHMS_FOR: Record<string, ServerHostKeyAlgorithm[]> = {
+  "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"],
+};
+
+/**
+ * Connects with `ssh2`, runs the probe script and parses its output.
+ * @throws ProbeError: "host-key" (both fingerprints), "auth", "connect", "timeout", "private-key", "command", "output".
+ */
+export async function probeHost(o: ProbeHostOptions): Promise<ProbeResult> {
+  const port = o.port ?? 22;
+  const where = `${o.username}@${o.host}:${port}`;
+  const pinned = o.hostKey === undefined ? undefined : parsePublicKey(o.hostKey);
+  const parsedKey = utils.parseKey(o.privateKey);
+  if (parsedKey instanceof Error) throw new ProbeError("private-key", `the private key cannot be used: ${parsedKey.message} (an encrypted key needs decrypting first: ssh-keygen -p -N "" -f <copy>)`);
+
+  let seen: PublicKey | undefined;
+  let mismatch: string | undefined;
+  const config: ConnectConfig = {
+    host: o.host,
+    port,
+    username: o.username,
+    privateKey: o.privateKey,
+    readyTimeout: o.timeoutMs ?? 30000,
+    hostVerifier: (blob: Buffer): boolean => {
+      seen = { type: blobType(blob) ?? "unknown", base64: blob.toString("base64") };
+      if (pinned && seen.base64 !== pinned.base64) {
+        mismatch =
+          `host key mismatch for ${o.host}:${port}: pinned ${pinned.type} ${fingerprint(pinned)}, server presented ${seen.type} ${fingerprint(blob)}. ` +
+          `If the host was reinstalled, check the new key on its console (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and update hostKey; otherwise do not connect`;
+        return false;
+      }
+      return true;
+    },
+  };
+  if (pinned) config.algorithms = { serverHostKey: ALGORITHMS_FOR[pinned.type] ?? [pinned.type as ServerHostKeyAlgorithm] };
+
+  const stdout = await new Promise<string>((resolve, reject) => {
+    const conn = new Client();
+    let settled = false;
+    const finish = (err: Error | null, value?: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      conn.end();
+      if (err) reject(err);
+      else resolve(value ?? "");
+    };
+    const timer = setTimeout(() => finish(new ProbeError("timeout", `no answer from ${where} within ${o.timeoutMs ?? 30000} ms`)), (o.timeoutMs ?? 30000) + 1000);
+    conn.on("error", (e: Error & { level?: string; code?: string }) => {
+      if (mismatch) return finish(new ProbeError("host-key", mismatch));
+      if (e.level === "client-authentication") return finish(new ProbeError("auth", `${where} refused the key (${e.message}); add its public key to ~${o.username}/.ssh/authorized_keys on the host`));
+      if (e.level === "client-timeout") return finish(new ProbeError("timeout", `${where}: ${e.message}`));
+      if (pinned && /host key|no matching/i.test(e.message)) {
+        return finish(new ProbeError("host-key", `${where} offers no ${pinned.type} host key, the type of the pinned key (${fingerprint(pinned)}): ${e.message}`));
+      }
+      finish(new ProbeError("connect", `cannot connect to ${o.host}:${port} (${e.code ?? e.message}); check the address, the port and that sshd runs and is reachable`));
+    });
+    conn.on("ready", () => {
+      conn.exec(probeCommand(), (err, stream) => {
+        if (err) return finish(new ProbeError("command", `${where}: cannot run the probe: ${err.message}`));
+        const out: Buffer[] = [];
+        const errOut: Buffer[] = [];
+        stream.on("data", (b: Buffer) => out.push(b));
+        stream.stderr.on("data", (b: Buffer) => errOut.push(b));
+        stream.on("close", (code: number | null) => {
+          if (code !== 0) return finish(new ProbeError("command", `${where}: the probe script exited ${code}: ${Buffer.concat(errOut).toString("utf8").trim()}`));
+          finish(null, Buffer.concat(out).toString("utf8"));
+        });
+      });
+    });
+    conn.connect(config);
+  });
+  if (!seen) throw new ProbeError("host-key", `${where}: the server presented no host key`);
+  try {
+    return parseProbeOutput(stdout, seen);
+  } catch (e) {
+    throw new ProbeError("output", `${where}: ${(e as Error).message}`);
+  }
+}
