@@ -1,20 +1,39 @@
 /**
- * The stack program: parse stack config, resolve the fleet against the catalog, size every
- * deployment, export the facts. Thin by design: logic lives in core/ (pure) and components/.
+ * The stack program: parse stack config, build the fleet, export the facts. Thin by design:
+ * logic lives in core/ (pure) and components/.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { Fleet } from "./components/fleet";
 import { parseStackConfig, stackConfigInput } from "./core/config/schema";
-import { buildFleet } from "./core/fleet";
 
-const parsed = parseStackConfig(stackConfigInput(pulumi.runtime.allConfig()));
+const all = pulumi.runtime.allConfig();
+const isSecret = (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret ?? (() => false);
+const secretKeys = Object.keys(all).filter((k) => isSecret(k));
+const parsed = parseStackConfig(stackConfigInput(all));
 if (!parsed.ok) throw new Error(`invalid stack config:\n  ${parsed.problems.join("\n  ")}`);
-const fleet = buildFleet(parsed.config);
-if (fleet.problems.length > 0) throw new Error(`invalid stack config:\n  ${fleet.problems.join("\n  ")}`);
+const config = parsed.config;
+
+const cfg = new pulumi.Config("gpu-hosting");
+const has = (k: string): boolean => `gpu-hosting:${k}` in all;
+const keyNames = new Set(["sshPrivateKey", ...config.hosts.flatMap((h) => (h.kind === "onprem" || h.kind === "colocation" ? [h.privateKeySecret] : []))]);
+
+const fleet = new Fleet(pulumi.getStack(), {
+  config,
+  // Secret values never become component inputs: the secrets policy only needs to know which keys are secret.
+  rawConfig: Object.fromEntries(Object.entries(all).map(([k, v]) => [k, secretKeys.includes(k) ? "[secret]" : v])),
+  secretKeys,
+  secrets: {
+    sshPublicKey: has("sshPublicKey") ? cfg.require("sshPublicKey") : undefined,
+    sshPrivateKeys: Object.fromEntries([...keyNames].filter(has).map((k) => [k, cfg.requireSecret(k)])),
+    robotUser: has("robotUser") ? cfg.requireSecret("robotUser") : undefined,
+    robotPassword: has("robotPassword") ? cfg.requireSecret("robotPassword") : undefined,
+  },
+});
 
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** Per deployment: model, GPU, weights and KV cache per GPU, KV tokens, fit verdict. */
-export const sizing = fleet.deployments.map((s) => ({
+export const sizing = fleet.facts.deployments.map((s) => ({
   name: s.name,
   model: s.model,
   gpu: s.gpu ? `${s.gpuCount} × ${s.gpu}` : "CPU",
@@ -29,8 +48,11 @@ export const sizing = fleet.deployments.map((s) => ({
   reason: s.reason,
 }));
 
+/** Per host: how to reach it (the private key stays a secret inside the components). */
+export const hosts = Object.fromEntries(Object.entries(fleet.hosts).map(([n, h]) => [n, { address: h.connection.host, user: h.connection.user, facts: h.facts }]));
+
 /** Per site: IT watts, facility watts, budget, kWh, CO2e. */
-export const sites = fleet.sites.map((s) => ({
+export const sites = fleet.facts.sites.map((s) => ({
   name: s.name,
   hosts: s.hosts,
   itWatts: Math.round(s.itWatts),
@@ -42,8 +64,8 @@ export const sites = fleet.sites.map((s) => ({
 
 /** Stack totals: EUR, kWh and CO2e per month, peak watts. */
 export const totals = {
-  eurPerMonth: r2(fleet.totals.eurPerMonth),
-  kwhPerMonth: Math.round(fleet.totals.kwhPerMonth),
-  co2eKgPerMonth: Math.round(fleet.totals.co2eKgPerMonth),
-  peakWatts: Math.round(fleet.totals.peakWatts),
+  eurPerMonth: r2(fleet.facts.totals.eurPerMonth),
+  kwhPerMonth: Math.round(fleet.facts.totals.kwhPerMonth),
+  co2eKgPerMonth: Math.round(fleet.facts.totals.co2eKgPerMonth),
+  peakWatts: Math.round(fleet.facts.totals.peakWatts),
 };

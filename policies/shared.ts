@@ -22,6 +22,9 @@ export function schemaOf(check: Check<never>): PolicyConfigSchema {
 /** Rebuilds the check context from the Fleet component's inputs; throws with what is missing. */
 export function contextFromFleetProps(props: Record<string, unknown>, resources?: ResourceFacts[]): CheckContext {
   if (!props || typeof props !== "object") throw new Error(`${FLEET_TYPE} has no inputs`);
+  if (!props.config || typeof props.config !== "object" || Array.isArray(props.config)) {
+    throw new Error(`${FLEET_TYPE} input "config" is ${props.config === undefined ? "missing" : "not an object"} (unknown at preview, or an older gpu-hosting)`);
+  }
   const parsed = parseStackConfig(props.config);
   if (!parsed.ok) throw new Error(`${FLEET_TYPE} inputs are not a valid stack config: ${parsed.problems.join("; ")}`);
   const fleet = buildFleet(parsed.config);

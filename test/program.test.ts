@@ -1,35 +1,15 @@
 import fs from "node:fs";
 import path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { parseStackConfig } from "../core/config/schema";
 import { buildFleet } from "../core/fleet";
-
-/** Loads a stack file's config as the Pulumi CLI would hand it to the program. */
-export function stackConfig(file: string): Record<string, string> {
-  const doc = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "stacks", file), "utf8")) as { config: Record<string, unknown> };
-  return Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-}
+import { findInClear } from "./helpers/mocks";
+import { runProgram, stackFileConfig, TEST_SECRETS } from "./helpers/program";
 
 /** The same config as a plain object for parseStackConfig. */
 function rawConfig(file: string): Record<string, unknown> {
   const doc = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "stacks", file), "utf8")) as { config: Record<string, unknown> };
   return Object.fromEntries(Object.entries(doc.config).filter(([k]) => k.startsWith("gpu-hosting:")).map(([k, v]) => [k.slice("gpu-hosting:".length), v]));
-}
-
-async function runProgram(config: Record<string, string>): Promise<Record<string, unknown>> {
-  pulumi.runtime.setAllConfig(config, ["gpu-hosting:sshPrivateKey"]);
-  await pulumi.runtime.setMocks({
-    newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
-    call: (args) => args.inputs,
-  });
-  let mod: Record<string, unknown> = {};
-  jest.isolateModules(() => {
-    // A fresh require per test: the program reads config at load time, as under `pulumi up`.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    mod = require("../index") as Record<string, unknown>;
-  });
-  return mod;
 }
 
 describe("example stacks", () => {
@@ -55,22 +35,51 @@ describe("example stacks", () => {
 });
 
 describe("stack program", () => {
-  it("sizes the dev stack under Pulumi mocks", async () => {
-    const out = await runProgram(stackConfig("Pulumi.dev.yaml"));
-    const sizing = out.sizing as { name: string; model: string; gpu: string; fits: boolean; kvCacheTokens: number }[];
-    expect(sizing).toHaveLength(1);
-    expect(sizing[0]).toMatchObject({ name: "chat", model: "meta-llama/Llama-3.1-8B-Instruct", gpu: "1 × l4", fits: true });
+  it("builds the dev stack under Pulumi mocks: Fleet, the Scaleway instance and its children", async () => {
+    const { exports, resources } = await runProgram(stackFileConfig("Pulumi.dev.yaml"));
+    const sizing = exports.sizing as { name: string; model: string; gpu: string; fits: boolean; kvCacheTokens: number }[];
+    expect(sizing).toEqual([expect.objectContaining({ name: "chat", model: "meta-llama/Llama-3.1-8B-Instruct", gpu: "1 × l4", fits: true })]);
     expect(sizing[0]!.kvCacheTokens).toBeGreaterThanOrEqual(2 * 16384);
-    expect((out.totals as { eurPerMonth: number }).eurPerMonth).toBeCloseTo(574.88, 1);
+    expect((exports.totals as { eurPerMonth: number }).eurPerMonth).toBeCloseTo(574.88, 1);
+    const types = resources.map((r) => r.type);
+    expect(types).toEqual(expect.arrayContaining(["gpu-hosting:fleet:Fleet", "gpu-hosting:scaleway:GpuInstance", "scaleway:instance/server:Server", "scaleway:instance/securityGroup:SecurityGroup"]));
+    const instance = resources.find((r) => r.type === "gpu-hosting:scaleway:GpuInstance")!;
+    expect(instance.urn).toContain("gpu-hosting:fleet:Fleet$gpu-hosting:scaleway:GpuInstance::dev-gpu");
+  });
+
+  it("builds the prod stack: Hetzner dedicated server with private network and load balancer, Scaleway, on-prem host", async () => {
+    const { resources } = await runProgram(stackFileConfig("Pulumi.prod.yaml"));
+    const types = new Set(resources.map((r) => r.type));
+    for (const t of ["gpu-hosting:hetzner:DedicatedServer", "gpu-hosting:scaleway:GpuInstance", "gpu-hosting:onprem:Host", "hcloud:index/networkSubnet:NetworkSubnet", "hcloud:index/loadBalancer:LoadBalancer"]) expect(types).toContain(t);
+    // Production protects the servers.
+    const server = resources.find((r) => r.type === "scaleway:instance/server:Server")!;
+    expect(server.protect).toBe(true);
+  });
+
+  it("never puts a secret in clear text into any resource input or registered output", async () => {
+    for (const file of ["Pulumi.dev.yaml", "Pulumi.prod.yaml"]) {
+      const { resources } = await runProgram(stackFileConfig(file));
+      for (const secret of [TEST_SECRETS["gpu-hosting:sshPrivateKey"]!, TEST_SECRETS["gpu-hosting:robotPassword"]!, TEST_SECRETS["gpu-hosting:robotUser"]!]) {
+        for (const r of resources) {
+          expect({ resource: r.name, leaks: [...findInClear(r.inputs, secret), ...findInClear(r.outputs ?? {}, secret)] }).toEqual({ resource: r.name, leaks: [] });
+        }
+      }
+    }
+  });
+
+  it("fails before declaring anything when secrets are missing, naming each and how to set it", async () => {
+    await expect(runProgram(stackFileConfig("Pulumi.dev.yaml"), { withSecrets: false })).rejects.toThrow(
+      /needs the secret gpu-hosting:sshPrivateKey; set it with `pulumi config set --secret sshPrivateKey < ~\/\.ssh\/id_ed25519`/,
+    );
   });
 
   it("fails before declaring anything when the config is invalid, listing every problem by path", async () => {
     const bad = {
-      "gpu-hosting:hosts": JSON.stringify([{ name: "Gpu", kind: "scaleway", type: "L4-1-24G", zone: "fr-par-2", color: "red" }]),
-      "gpu-hosting:deployments": JSON.stringify([{ name: "chat", model: "qwen3-8b", hosts: ["nope"], gpuCount: 0 }]),
+      "gpu-hosting:hosts": [{ name: "Gpu", kind: "scaleway", type: "L4-1-24G", zone: "fr-par-2", color: "red" }],
+      "gpu-hosting:deployments": [{ name: "chat", model: "qwen3-8b", hosts: ["nope"], gpuCount: 0 }],
     };
     await expect(runProgram(bad)).rejects.toThrow(/invalid stack config:\n {2}gpu-hosting:hosts\[0\]\.name/);
-    const r = parseStackConfig({ hosts: JSON.parse(bad["gpu-hosting:hosts"]), deployments: JSON.parse(bad["gpu-hosting:deployments"]) });
+    const r = parseStackConfig({ hosts: bad["gpu-hosting:hosts"], deployments: bad["gpu-hosting:deployments"] });
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.problems).toEqual(
@@ -92,14 +101,14 @@ describe("stack program", () => {
     });
     if (!r.ok) throw new Error(r.problems.join("\n"));
     expect(buildFleet(r.config).problems).toEqual([
-      "gpu-hosting:hosts[0].zone: H100-SXM-8-80G is not offered in \"pl-waw-2\"; it is offered in fr-par-2",
+      'gpu-hosting:hosts[0].zone: H100-SXM-8-80G is not offered in "pl-waw-2"; it is offered in fr-par-2',
       expect.stringMatching(/^gpu-hosting:hosts\[1\]\.product: "GEX99" is not a hetzner dedicated offer; allowed: GEX45/),
     ]);
   });
 
   it("reads 32k-style context lengths and applies schema defaults", () => {
     const r = parseStackConfig({ deployments: [{ name: "a", model: "qwen3-8b", gpu: "l4", context: "32k" }] });
-    expect(r.ok && r.config.deployments[0]).toMatchObject({ context: 32768, engine: "vllm", dtype: "auto", gpuMemoryUtilization: 0.9 });
+    expect(r.ok && r.config.deployments[0]).toMatchObject({ context: 32768, engine: "vllm", dtype: "auto", gpuMemoryUtilization: 0.9, endpoint: { tls: true, apiKey: true } });
     expect(r.ok && r.config).toMatchObject({ environment: "development", allowed: { euOnly: true }, budgets: {} });
   });
 });

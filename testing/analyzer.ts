@@ -183,8 +183,8 @@ export async function startPolicyPack(packDir: string, opts: { timeoutMs?: numbe
           name: p.getName(),
           description: p.getDescription(),
           enforcementLevel: LEVELS[p.getEnforcementlevel()] ?? "advisory",
-          configSchema: p.getConfig()?.getProperties()?.toJavaScript() as Record<string, unknown> | undefined,
-          remediationSteps: p.getRemediationsteps(),
+          configSchema: p.getConfigschema()?.getProperties()?.toJavaScript() as Record<string, unknown> | undefined,
+          remediationSteps: p.getRemediationSteps(),
         })),
       };
     },

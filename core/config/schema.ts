@@ -82,6 +82,8 @@ export const HetznerDedicatedHostConfig = z
     serverNumber: z.number().int().positive().optional(),
     /** Place a real order. Without it an order runs in the webservice's test mode. @default false */
     confirmOrder: z.boolean().default(false),
+    /** Fingerprints of SSH keys uploaded to Robot, installed on an ordered server. @default [] */
+    authorizedKeys: z.array(z.string().regex(/^([0-9a-f]{2}:){15}[0-9a-f]{2}$/, "expected an MD5 fingerprint as Robot lists it, e.g. 56:29:99:a4:5d:ed:ac:95:c1:f5:88:82:90:5d:dd:10")).default([]),
     /** Join a vSwitch coupled to an hcloud network (eu-central only). */
     privateNetwork: z
       .object({
