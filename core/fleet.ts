@@ -204,11 +204,11 @@ function siteFacts(name: string, hosts: HostFacts[], cfg: SiteConfig | undefined
 }
 
 /** Sizes a deployment on its first host (every replica host must have the same GPU). */
-function sizeDeploymentOnHosts(d: DeploymentConfig, i: number, hosts: HostFacts[], problems: string[]): DeploymentSizing | null {
+function sizeDeploymentOnHosts(d: DeploymentConfig, i: number, hosts: Map<string, HostFacts>, problems: string[]): DeploymentSizing | null {
   const path = `gpu-hosting:deployments[${i}]`;
   try {
     if (d.hosts) {
-      const hs = d.hosts.map((n) => hosts.find((h) => h.name === n)).filter((h): h is HostFacts => h !== undefined);
+      const hs = d.hosts.map((n) => hosts.get(n)).filter((h): h is HostFacts => h !== undefined);
       if (hs.length === 0) return null;
       const first = hs[0]!;
       const other = hs.find((h) => h.gpu !== first.gpu || h.gpuCount !== first.gpuCount);
@@ -228,10 +228,17 @@ function sizeDeploymentOnHosts(d: DeploymentConfig, i: number, hosts: HostFacts[
 export function buildFleet(config: StackConfig, c: Catalog = catalog()): Fleet {
   const problems: string[] = [];
   const hosts = config.hosts.map((h, i) => resolveHost(h, i, config.sites, problems, c)).filter((h): h is HostFacts => h !== null);
-  const siteNames = [...new Set([...config.sites.map((s) => s.name), ...hosts.map((h) => h.site)])];
-  const sites = siteNames.map((n) => siteFacts(n, hosts.filter((h) => h.site === n), config.sites.find((s) => s.name === n)));
+  const bySite = new Map<string, HostFacts[]>(config.sites.map((s) => [s.name, []]));
+  for (const h of hosts) {
+    const list = bySite.get(h.site);
+    if (list) list.push(h);
+    else bySite.set(h.site, [h]);
+  }
+  const siteCfg = new Map(config.sites.map((s) => [s.name, s]));
+  const sites = [...bySite].map(([n, hs]) => siteFacts(n, hs, siteCfg.get(n)));
+  const hostByName = new Map(hosts.map((h) => [h.name, h]));
   const deployments = config.deployments
-    .map((d, i) => sizeDeploymentOnHosts(d, i, hosts, problems))
+    .map((d, i) => sizeDeploymentOnHosts(d, i, hostByName, problems))
     .filter((d): d is DeploymentSizing => d !== null);
   const rent = hosts.reduce((s, h) => s + (h.rentEurPerMonth ?? 0), 0);
   const owned = hosts.reduce((s, h) => s + (h.rentEurPerMonth === null ? ownedMonthlyCost({ electricityEurPerMonth: 0, hardwareEur: h.hardwareEur ?? 0, amortisationMonths: h.amortisationMonths }) : 0), 0);

@@ -28,8 +28,9 @@ export const vramFit: Check<{ minFreeGiB: number }> = {
   run(ctx, cfg) {
     if (ctx.config.deployments.length === 0) return { notApplicable: "the stack has no deployments" };
     const out: Finding[] = [];
+    const sized = new Map(ctx.fleet.deployments.map((x) => [x.name, x]));
     ctx.config.deployments.forEach((d, i) => {
-      const s = ctx.fleet.deployments.find((x) => x.name === d.name);
+      const s = sized.get(d.name);
       if (!s) {
         out.push({
           subject: `deployment ${d.name}`,

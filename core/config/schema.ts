@@ -221,8 +221,10 @@ export const StackConfig = z
   .strict()
   .superRefine((c, ctx) => {
     const unique = (kind: "sites" | "hosts" | "deployments", names: string[]): void => {
+      const seen = new Set<string>();
       names.forEach((n, i) => {
-        if (names.indexOf(n) !== i) ctx.addIssue({ code: "custom", path: [kind, i, "name"], message: `"${n}" is used twice; names must be unique` });
+        if (seen.has(n)) ctx.addIssue({ code: "custom", path: [kind, i, "name"], message: `"${n}" is used twice; names must be unique` });
+        seen.add(n);
       });
     };
     unique("sites", c.sites.map((s) => s.name));
