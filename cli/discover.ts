@@ -8,7 +8,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
-import YAML from "yaml";
 import { describeGpus, formatPublicKey, parsePublicKey, probeHost, ProbeError, type ProbeResult, type PublicKey } from "../core/probe/ssh";
 import { badValue, UsageError } from "./errors";
 import { printJson } from "./format";
@@ -206,6 +205,8 @@ export function renderSnippet(plan: Pick<DiscoverPlan, "target" | "name" | "site
     `site "${plan.site}" must be declared under gpu-hosting:sites (with powerBudgetWatts); store the private key with`,
     `  pulumi config set --secret sshPrivateKey < ${plan.identity ?? "~/.ssh/id_ed25519"}`,
   ];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const YAML = require("yaml") as typeof import("yaml");
   const yaml = YAML.stringify({ "gpu-hosting:hosts": [hostEntry(plan, probe)] }, { lineWidth: 0 });
   return `${lines.map((l) => `# ${l}`).join("\n")}\n${yaml}`;
 }

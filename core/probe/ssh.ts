@@ -5,7 +5,7 @@
  * by `gpu-hosting discover` and the `onprem.Host` component (which runs it with `@pulumi/command`).
  */
 import { createHash } from "node:crypto";
-import { Client, utils, type ConnectConfig, type ServerHostKeyAlgorithm } from "ssh2";
+import type { ConnectConfig, ServerHostKeyAlgorithm } from "ssh2";
 import { findGpu } from "../catalog";
 import {
   NVIDIA_SMI_QUERY_COMMAND,
@@ -355,6 +355,9 @@ export async function probeHost(o: ProbeHostOptions): Promise<ProbeResult> {
   const port = o.port ?? 22;
   const where = `${o.username}@${o.host}:${port}`;
   const pinned = o.hostKey === undefined ? undefined : parsePublicKey(o.hostKey);
+  // ssh2 is loaded on first use: every other CLI command starts faster without it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Client, utils } = require("ssh2") as typeof import("ssh2");
   const parsedKey = utils.parseKey(o.privateKey);
   if (parsedKey instanceof Error) throw new ProbeError("private-key", `the private key cannot be used: ${parsedKey.message} (an encrypted key needs decrypting first: ssh-keygen -p -N "" -f <copy>)`);
 
