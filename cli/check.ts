@@ -101,7 +101,13 @@ function toJson(stackFile: string, r: StackCheck) {
           weights: d.result.perGpu.weightsGiB,
           kvCache: d.result.perGpu.kvCacheGiB,
           overhead: d.result.perGpu.activationGiB + d.result.perGpu.overheadGiB,
-          free: d.result.perGpu.freeGiB + (d.engine === "vllm" ? 0 : 0),
+          // What is left after weights, overhead and the KV cache that context × concurrency needs.
+          free:
+            d.result.perGpu.budgetGiB -
+            d.result.perGpu.weightsGiB -
+            d.result.perGpu.activationGiB -
+            d.result.perGpu.overheadGiB -
+            (d.result.requiredTokens * d.result.kvBytesPerToken) / 1024 ** 3,
         },
         kvCacheTokens: d.result.kvCacheTokens,
         requiredTokens: d.result.requiredTokens,
@@ -130,7 +136,7 @@ function textReport(j: CheckJson): string {
   if (j.deployments.length > 0) {
     lines.push(
       table(
-        ["deployment", "model", "GPUs", "dtype", "ctx × conc", "weights", "KV cache", "overhead", "budget", "fits"],
+        ["deployment", "model", "GPUs", "dtype", "ctx × conc", "weights", "KV cache", "overhead", "free", "budget", "fits"],
         j.deployments.map((d) => [
           d.name,
           d.model,
@@ -140,11 +146,12 @@ function textReport(j: CheckJson): string {
           fmt.gib(d.memoryGiBPerGpu.weights),
           fmt.gib(d.memoryGiBPerGpu.kvCache),
           fmt.gib(d.memoryGiBPerGpu.overhead),
+          fmt.gib(d.memoryGiBPerGpu.free),
           fmt.gib(d.memoryGiBPerGpu.budget),
           d.fits ? "yes" : "NO",
         ]),
       ),
-      "(GiB per GPU)",
+      "(GiB per GPU; KV cache = what vLLM allocates, free = budget left after the KV cache that context × concurrency needs)",
       "",
     );
   }
@@ -181,10 +188,10 @@ function markdown(j: CheckJson): string {
     out.push("");
   }
   if (j.deployments.length > 0) {
-    out.push("#### VRAM per GPU (GiB)", "", "| deployment | model | GPUs | dtype | context × concurrency | weights | KV cache | overhead | budget | fits |", "|---|---|---|---|---|---:|---:|---:|---:|---|");
+    out.push("#### VRAM per GPU (GiB)", "", "| deployment | model | GPUs | dtype | context × concurrency | weights | KV cache | overhead | free | budget | fits |", "|---|---|---|---|---|---:|---:|---:|---:|---:|---|");
     for (const d of j.deployments) {
       const m = d.memoryGiBPerGpu;
-      out.push(`| ${d.name} | ${d.model} | ${d.gpu ? `${d.gpuCount} × ${d.gpu}` : "CPU"} | ${d.dtype} | ${d.context} × ${d.concurrency} | ${m.weights.toFixed(1)} | ${m.kvCache.toFixed(1)} | ${m.overhead.toFixed(1)} | ${m.budget.toFixed(1)} | ${d.fits ? "✅" : "❌"} |`);
+      out.push(`| ${d.name} | ${d.model} | ${d.gpu ? `${d.gpuCount} × ${d.gpu}` : "CPU"} | ${d.dtype} | ${d.context} × ${d.concurrency} | ${m.weights.toFixed(1)} | ${m.kvCache.toFixed(1)} | ${m.overhead.toFixed(1)} | ${m.free.toFixed(1)} | ${m.budget.toFixed(1)} | ${d.fits ? "✅" : "❌"} |`);
     }
     out.push("", "```mermaid", "xychart-beta", '  title "GiB per GPU: used (bars) against budget (line)"', `  x-axis [${j.deployments.map((d) => JSON.stringify(d.name)).join(", ")}]`, '  y-axis "GiB"');
     out.push(`  bar [${j.deployments.map((d) => (d.memoryGiBPerGpu.weights + d.memoryGiBPerGpu.kvCache + d.memoryGiBPerGpu.overhead).toFixed(1)).join(", ")}]`);

@@ -59,7 +59,7 @@ describe("gpu-hosting check on the example stacks", () => {
   it("prints a readable text report by default", () => {
     const r = check("--stack", "prod");
     expect(r.stdout).toMatch(/^stacks\/Pulumi\.prod\.yaml: OK \(0 violations\)/);
-    expect(r.stdout).toContain("(GiB per GPU)");
+    expect(r.stdout).toContain("(GiB per GPU; KV cache = what vLLM allocates");
     expect(r.stdout).toMatch(/stack: €\d+\.\d\d\/month \(budget €4500\)/);
   });
 
