@@ -39,3 +39,22 @@ export function factTags(f: HostFacts): Record<string, string> {
     "gpu-hosting/peak-watts": String(Math.round(f.peakWatts)),
   };
 }
+
+/**
+ * Why `facts` do not describe the offer and location a component was given, or null. Facts are
+ * built by `resolveHost` from the same host config; a mismatch means they were passed to the
+ * wrong host.
+ */
+export function factsMismatch(prefix: string, facts: HostFacts, offerId: string, location: string): string | null {
+  if (facts.offerId === offerId && facts.location === location) return null;
+  return `${prefix}: facts describe ${facts.offerId ?? "no offer"} in "${facts.location}", not ${offerId} in "${location}"; build facts with resolveHost from the same host config`;
+}
+
+/**
+ * The inputs a host component sends to the engine: its facts and plain settings, never secrets.
+ * They are what a policy sees for this resource at preview (Node.js components send their inputs
+ * since @pulumi/pulumi 3.202.0).
+ */
+export function hostInputs(facts: HostFacts, settings: Record<string, unknown>): Record<string, unknown> {
+  return { facts, ...settings };
+}

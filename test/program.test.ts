@@ -45,6 +45,8 @@ describe("stack program", () => {
     expect(types).toEqual(expect.arrayContaining(["gpu-hosting:fleet:Fleet", "gpu-hosting:scaleway:GpuInstance", "scaleway:instance/server:Server", "scaleway:instance/securityGroup:SecurityGroup"]));
     const instance = resources.find((r) => r.type === "gpu-hosting:scaleway:GpuInstance")!;
     expect(instance.urn).toContain("gpu-hosting:fleet:Fleet$gpu-hosting:scaleway:GpuInstance::dev-gpu");
+    // The component's inputs, which the engine hands to analyzers, carry its facts as plain values.
+    expect(instance.inputs).toMatchObject({ type: "L4-1-24G", zone: "fr-par-2", facts: { gpu: "l4", gpuCount: 1, site: "scaleway-fr-par-2", offerId: "scaleway-l4-1-24g" } });
   });
 
   it("builds the prod stack: Hetzner dedicated server with private network and load balancer, Scaleway, on-prem host", async () => {

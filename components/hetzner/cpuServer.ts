@@ -7,7 +7,7 @@ import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { catalog, closest, type Offer } from "../../core/catalog";
 import { adminUserProblem, renderHardeningCloudConfig } from "../../core/cloudinit";
-import { factTags, type GpuHost, type HostConnection, type HostFacts } from "../host";
+import { factsMismatch, factTags, hostInputs, type GpuHost, type HostConnection, type HostFacts } from "../host";
 
 /** Default image. */
 export const DEFAULT_HCLOUD_IMAGE = "ubuntu-24.04";
@@ -95,7 +95,7 @@ export class CpuServer extends pulumi.ComponentResource implements GpuHost {
   public readonly connection: HostConnection;
 
   constructor(name: string, args: CpuServerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(CpuServer.__pulumiType, name, {}, opts);
+    super(CpuServer.__pulumiType, name, hostInputs(args.facts, { serverType: args.serverType, location: args.location, image: args.image, sshAllowedCidrs: args.sshAllowedCidrs }), opts);
     const prefix = `hetzner.CpuServer ${name}`;
     let offer: Offer;
     try {
@@ -104,12 +104,8 @@ export class CpuServer extends pulumi.ComponentResource implements GpuHost {
       throw new pulumi.ResourceError((e as Error).message, this);
     }
     const location = args.location.trim().toLowerCase();
-    if (args.facts.offerId !== offer.id || args.facts.location !== location) {
-      throw new pulumi.ResourceError(
-        `${prefix}: facts describe ${args.facts.offerId ?? "no offer"} in "${args.facts.location}", not ${offer.id} in "${location}"; build facts with resolveHost from the same host config`,
-        this,
-      );
-    }
+    const mismatch = factsMismatch(prefix, args.facts, offer.id, location);
+    if (mismatch) throw new pulumi.ResourceError(mismatch, this);
     const adminUser = args.adminUser ?? DEFAULT_CPU_ADMIN_USER;
     const userProblem = adminUserProblem(adminUser);
     if (userProblem) throw new pulumi.ResourceError(`${prefix}: ${userProblem}`, this);

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { catalog, closest, type Offer } from "../../core/catalog";
 import { RobotServer, robotFirewallRules, type RobotFirewallOptions } from "../../core/hetzner/provider";
-import { type GpuHost, type HostConnection, type HostFacts } from "../host";
+import { factsMismatch, hostInputs, type GpuHost, type HostConnection, type HostFacts } from "../host";
 import { PrivateNetwork, DEFAULT_DESTINATION_PORT, planPrivateNetwork, type LoadBalancerOptions } from "./privateNetwork";
 
 /** Distribution installed on an ordered server (a name from the product's `dist` list in Robot). */
@@ -113,7 +113,12 @@ export class DedicatedServer extends pulumi.ComponentResource implements GpuHost
   public readonly firewallRules: ReturnType<typeof robotFirewallRules>;
 
   constructor(name: string, args: DedicatedServerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(DedicatedServer.__pulumiType, name, {}, opts);
+    super(
+      DedicatedServer.__pulumiType,
+      name,
+      hostInputs(args.facts, { product: args.product, location: args.location, serverNumber: args.serverNumber, confirmOrder: args.confirmOrder ?? false, sshAllowedCidrs: args.sshAllowedCidrs }),
+      opts,
+    );
     const prefix = `hetzner.DedicatedServer ${name}`;
     const fail = (message: string): never => {
       throw new pulumi.ResourceError(message, this);
@@ -125,9 +130,8 @@ export class DedicatedServer extends pulumi.ComponentResource implements GpuHost
       throw new pulumi.ResourceError((e as Error).message, this);
     }
     const location = args.location.trim().toLowerCase();
-    if (args.facts.offerId !== offer.id || args.facts.location !== location) {
-      fail(`${prefix}: facts describe ${args.facts.offerId ?? "no offer"} in "${args.facts.location}", not ${offer.id} in "${location}"; build facts with resolveHost from the same host config`);
-    }
+    const mismatch = factsMismatch(prefix, args.facts, offer.id, location);
+    if (mismatch) fail(mismatch);
     if (args.serverNumber !== undefined && (!Number.isInteger(args.serverNumber) || args.serverNumber <= 0)) {
       fail(`${prefix}: serverNumber ${args.serverNumber} is not a Robot server number; use the positive integer Robot shows for the server`);
     }

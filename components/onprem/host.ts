@@ -8,7 +8,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { catalog, closest, findGpu } from "../../core/catalog";
 import { compareInventory, parseProbeOutput, parsePublicKey, probeCommand, probeScriptHash, renderProbeScript, type ProbeResult } from "../../core/probe/ssh";
-import type { GpuHost, HostConnection, HostFacts } from "../host";
+import { hostInputs, type GpuHost, type HostConnection, type HostFacts } from "../host";
 
 /** Arguments of {@link Host}. */
 export interface HostArgs {
@@ -89,7 +89,7 @@ export class Host extends pulumi.ComponentResource implements GpuHost {
   public readonly probeCommand?: command.remote.Command;
 
   constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(Host.__pulumiType, name, {}, opts);
+    super(Host.__pulumiType, name, hostInputs(args.facts, { port: args.port, user: args.user, hostKey: args.hostKey }), opts);
     const prefix = `onprem.Host ${name}`;
     const problems = onpremHostProblems(prefix, args);
     if (problems.length > 0) throw new pulumi.ResourceError(problems.join("\n"), this);

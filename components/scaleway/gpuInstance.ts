@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as scw from "@pulumiverse/scaleway";
 import { catalog, closest, type Offer } from "../../core/catalog";
 import { adminUserProblem, renderHardeningCloudConfig } from "../../core/cloudinit";
-import { factTags, type GpuHost, type HostConnection, type HostFacts } from "../host";
+import { factsMismatch, factTags, hostInputs, type GpuHost, type HostConnection, type HostFacts } from "../host";
 
 /** Arguments of {@link GpuInstance}. Plain values are checked against the catalog at construction. */
 export interface GpuInstanceArgs {
@@ -78,7 +78,7 @@ export class GpuInstance extends pulumi.ComponentResource implements GpuHost {
   public readonly connection: HostConnection;
 
   constructor(name: string, args: GpuInstanceArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(GpuInstance.__pulumiType, name, {}, opts);
+    super(GpuInstance.__pulumiType, name, hostInputs(args.facts, { type: args.type, zone: args.zone, image: args.image, sshAllowedCidrs: args.sshAllowedCidrs }), opts);
     const prefix = `scaleway.GpuInstance ${name}`;
     let offer: Offer;
     try {
@@ -87,12 +87,8 @@ export class GpuInstance extends pulumi.ComponentResource implements GpuHost {
       throw new pulumi.ResourceError((e as Error).message, this);
     }
     const zone = args.zone.trim().toLowerCase();
-    if (args.facts.offerId !== offer.id || args.facts.location !== zone) {
-      throw new pulumi.ResourceError(
-        `${prefix}: facts describe ${args.facts.offerId ?? "no offer"} in "${args.facts.location}", not ${offer.id} in "${zone}"; build facts with resolveHost from the same host config`,
-        this,
-      );
-    }
+    const mismatch = factsMismatch(prefix, args.facts, offer.id, zone);
+    if (mismatch) throw new pulumi.ResourceError(mismatch, this);
     const adminUser = args.adminUser ?? DEFAULT_ADMIN_USER;
     const userProblem = adminUserProblem(adminUser);
     if (userProblem) throw new pulumi.ResourceError(`${prefix}: ${userProblem}`, this);
