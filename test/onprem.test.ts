@@ -91,10 +91,15 @@ function facts(inventory: { gpu: string | null; gpuCount: number; ramGiB?: numbe
   return f;
 }
 
+// shellcheck: CI must have it (the test fails there without it); elsewhere it skips, saying why.
+const HAVE_SHELLCHECK = spawnSync("sh", ["-c", "command -v shellcheck"], { encoding: "utf8" }).status === 0;
+const SHELLCHECK_MISSING = "shellcheck is required to lint the rendered probe script; install it with `apt-get install -y shellcheck`";
+if (!HAVE_SHELLCHECK && process.env.CI !== "true") console.warn(`skipping the shellcheck test: ${SHELLCHECK_MISSING} (set CI=true to make this a failure)`);
+const itShellcheck = HAVE_SHELLCHECK || process.env.CI === "true" ? it : it.skip;
+
 describe("probe script", () => {
-  it("passes shellcheck as POSIX sh, and so does the sh -c wrapper sent over SSH", () => {
-    const which = spawnSync("sh", ["-c", "command -v shellcheck"], { encoding: "utf8" });
-    if (which.status !== 0) throw new Error("shellcheck is required (Debian: apt-get install -y shellcheck)");
+  itShellcheck("passes shellcheck as POSIX sh, and so does the sh -c wrapper sent over SSH", () => {
+    if (!HAVE_SHELLCHECK) throw new Error(SHELLCHECK_MISSING);
     for (const text of [renderProbeScript(), `${probeCommand()}\n`]) {
       const r = spawnSync("shellcheck", ["--shell=sh", "--severity=style", "-"], { input: text, encoding: "utf8" });
       expect(r.stdout).toBe("");
