@@ -13,7 +13,7 @@ import {
   type RobotServerInputs,
   type RobotServerOutputs,
   type RobotVswitchInputs,
-} from "../core/hetzner/provider";
+} from "../components/hetzner/robotProvider";
 import type { FirewallRule } from "../core/hetzner/robot";
 import { startRobotMock, type RecordedRequest, type RobotMock } from "./helpers/robot-mock";
 

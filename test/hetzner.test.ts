@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderHardeningCloudConfig } from "../core/cloudinit";
 import { HetznerCloudHostConfig, HetznerDedicatedHostConfig } from "../core/config/schema";
 import { resolveHost, type HostFacts } from "../core/fleet";
-import { robotFirewallRules } from "../core/hetzner/provider";
+import { robotFirewallRules } from "../components/hetzner/robotProvider";
 import { factTags } from "../components/host";
 import * as hetzner from "../components/hetzner";
 import { findInClear, outputValue, recordResources, SECRET_SIG, SECRET_SIG_KEY, type Recorder } from "./helpers/mocks";

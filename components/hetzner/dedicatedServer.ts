@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { catalog, closest, type Offer } from "../../core/catalog";
-import { RobotServer, robotFirewallRules, type RobotFirewallOptions } from "../../core/hetzner/provider";
+import { RobotServer, robotFirewallRules, type RobotFirewallOptions } from "./robotProvider";
 import { factsMismatch, hostInputs, type GpuHost, type HostConnection, type HostFacts } from "../host";
 import { PrivateNetwork, DEFAULT_DESTINATION_PORT, planPrivateNetwork, type LoadBalancerOptions } from "./privateNetwork";
 

@@ -2,4 +2,4 @@
 export * from "./cpuServer";
 export * from "./dedicatedServer";
 export * from "./privateNetwork";
-export { RobotServer, RobotVswitch, robotFirewallRules } from "../../core/hetzner/provider";
+export { RobotServer, RobotVswitch, robotFirewallRules } from "./robotProvider";

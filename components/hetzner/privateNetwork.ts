@@ -13,7 +13,7 @@
  */
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
-import { RobotVswitch } from "../../core/hetzner/provider";
+import { RobotVswitch } from "./robotProvider";
 import { VSWITCH_VLAN_MAX, VSWITCH_VLAN_MIN } from "../../core/hetzner/robot";
 
 /** Locations where a vSwitch can be coupled to an hcloud network (network zone eu-central). */

@@ -23,11 +23,12 @@
  * take credentials only from their inputs (never captured, so never written into the provider text).
  * `test/hetzner-provider.test.ts` serialises the providers and runs the copy against a mock Robot.
  *
- * Not pure: this file imports `@pulumi/pulumi` for the resource wrappers. The pure parts (firewall rule
- * builder, product matching) are exported separately and tested without Pulumi.
+ * It lives in components/ because it imports `@pulumi/pulumi` for the resource wrappers; the Robot
+ * client it builds on (core/hetzner/robot.ts) is pure. The firewall rule builder and product matching
+ * are exported separately and tested without Pulumi.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { FirewallRule, RobotClient, RobotServer as RobotServerInfo, RobotVswitch as RobotVswitchInfo } from "./robot";
+import type { FirewallRule, RobotClient, RobotServer as RobotServerInfo, RobotVswitch as RobotVswitchInfo } from "../../core/hetzner/robot";
 
 /** Default wait for an order to become `ready`, ms (Hetzner delivers GPU servers within hours, sometimes longer). */
 export const DEFAULT_READY_TIMEOUT_MS = 4 * 3_600_000;
@@ -185,7 +186,7 @@ const robotSource: { js?: string } = {};
 function readRobotSource(): string {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const fs = require("node:fs") as typeof import("node:fs");
-  const file = require.resolve("./robot");
+  const file = require.resolve("../../core/hetzner/robot");
   const text = fs.readFileSync(file, "utf8");
   if (!file.endsWith(".ts")) return text;
   const ts = require("typescript") as typeof import("typescript");
@@ -199,11 +200,11 @@ export function prepareRobotSource(): void {
 }
 
 /** Evaluates the captured `./robot` text (it imports nothing) and returns its exports. */
-function robotModule(): typeof import("./robot") {
+function robotModule(): typeof import("../../core/hetzner/robot") {
   if (robotSource.js === undefined) prepareRobotSource();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const vm = require("node:vm") as typeof import("node:vm");
-  const mod = { exports: {} as typeof import("./robot") };
+  const mod = { exports: {} as typeof import("../../core/hetzner/robot") };
   const noRequire = (id: string): never => {
     throw new Error(`robot.ts must not import anything at run time (asked for ${id})`);
   };
