@@ -10,6 +10,7 @@ import { fmt, printJson, roundDeep, table } from "./format";
 interface CheckFlags {
   stack?: string;
   format: string;
+  json?: boolean;
   policyConfig?: string;
 }
 
@@ -22,6 +23,7 @@ export function registerCheck(program: Command): void {
     .option("-s, --stack <name>", "stack name: reads stacks/Pulumi.<name>.yaml")
     .option("--format <format>", "text, markdown (a pull-request comment) or json", "text")
     .option("--policy-config <file>", "policy config JSON, as for `pulumi preview --policy-pack-config`")
+    .option("--json", "same as --format json")
     .action((file: string | undefined, flags: CheckFlags) => {
       process.exitCode = runCheckCommand(file, flags);
     });
@@ -38,7 +40,7 @@ function resolveStackFile(file: string | undefined, stack: string | undefined): 
 }
 
 export function runCheckCommand(file: string | undefined, f: CheckFlags): number {
-  const format = f.format.toLowerCase();
+  const format = f.json ? "json" : f.format.toLowerCase();
   if (!["text", "markdown", "json"].includes(format)) throw badValue("--format", f.format, "allowed: text, markdown, json");
   const stackFile = resolveStackFile(file, f.stack);
   let text: string;
