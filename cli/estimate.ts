@@ -1,7 +1,7 @@
 /** `gpu-hosting estimate`: memory of one model on one GPU configuration. */
 import type { Command } from "commander";
 import { gpuMemoryGiB } from "../core/catalog";
-import { servingDtype, WEIGHT_FORMATS, type ConcreteDtype } from "../core/sizing/dtypes";
+import { normalizeDtype, servingDtype, WEIGHT_FORMATS, type ConcreteDtype } from "../core/sizing/dtypes";
 import { alternatives, dtypeSupportProblem, estimate, type GpuCapabilities } from "../core/sizing/estimate";
 import { UsageError } from "./errors";
 import { fmt, keyValues, printJson } from "./format";
@@ -58,7 +58,10 @@ export function runEstimate(f: EstimateFlags): void {
   const kv = p.parseKvDtype("--kv-cache-dtype", f.kvCacheDtype);
   const dtypeFlag = p.parseDtype("--dtype", f.dtype);
   const own = servingDtype(model.arch.checkpointDtype, model.arch.checkpointQuantization?.method ?? null);
-  let dtype: ConcreteDtype = dtypeFlag === "auto" || dtypeFlag === "best" ? own : dtypeFlag;
+  // A quantised variant's repo id implies its format (awq, gptq, fp8, …) unless --dtype says otherwise.
+  const variant = model.match?.via === "variant" ? normalizeDtype(model.match.variantMethod ?? "") : undefined;
+  const implied: ConcreteDtype = variant && variant !== "auto" && model.match?.variantMethod !== "gguf" ? variant : own;
+  let dtype: ConcreteDtype = dtypeFlag === "auto" || dtypeFlag === "best" ? implied : dtypeFlag;
   if (engine !== "vllm" && dtypeFlag === "auto") dtype = "q8_0";
 
   if (f.gpu && f.vramGib) throw new UsageError("--gpu and --vram-gib: give one of them, not both");
@@ -102,6 +105,8 @@ export function runEstimate(f: EstimateFlags): void {
   const alt = fits ? null : alternatives(input);
   const result = {
     model: model.name,
+    /** How --model was matched: id, alias, variant (a quantised repo of this model) or sibling (same architecture). */
+    matchedVia: model.match?.via ?? "config",
     engine,
     dtype,
     kvCacheDtype: kv,
@@ -124,7 +129,11 @@ export function runEstimate(f: EstimateFlags): void {
   if (f.json) return printJson(result);
   const where = engine === "cpu" ? `host RAM (${ramGiB} GiB)` : `${gpuCount} × ${gpuName}`;
   const lines: [string, string | number][] = [
-    ["model", `${model.name} (${fmt.params(r.parameters)} parameters${r.activeParameters < r.parameters ? `, ${fmt.params(r.activeParameters)} active` : ""})`],
+    [
+      "model",
+      `${model.name} (${fmt.params(r.parameters)} parameters${r.activeParameters < r.parameters ? `, ${fmt.params(r.activeParameters)} active` : ""})` +
+        (model.match?.via === "variant" ? `, from the quantised repo ${f.model}` : model.match?.via === "sibling" ? `, same architecture as ${f.model}` : ""),
+    ],
     ["on", `${where}, ${engine}, ${WEIGHT_FORMATS[dtype].label}, KV ${kv}`],
     ["memory per device", `${fmt.gib(r.perGpu.totalGiB)} GiB (budget ${fmt.gib(r.perGpu.budgetGiB)} GiB)`],
     ["weights per device", `${fmt.gib(r.perGpu.weightsGiB)} GiB`],

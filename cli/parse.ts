@@ -1,6 +1,6 @@
 /** Flag value parsers shared by the commands. Each throws a {@link UsageError} naming the flag. */
 import fs from "node:fs";
-import { catalog, closest, findGpu, findModel, type Gpu, type Model } from "../core/catalog";
+import { catalog, closest, findGpu, matchModel, type Gpu, type Model, type ModelMatch } from "../core/catalog";
 import { ModelConfigError, parseHfConfig, type ModelArchitecture } from "../core/sizing/architecture";
 import { DTYPES, normalizeDtype, type Dtype, KV_CACHE_DTYPES, type KvCacheDtype } from "../core/sizing/dtypes";
 import { ENGINES, type Engine } from "../core/sizing/engines";
@@ -69,6 +69,8 @@ export function resolveGpu(flag: string, value: string): Gpu {
 export interface ResolvedModel {
   /** Catalog entry, or undefined for a local config.json. */
   model?: Model;
+  /** How the id was matched (variant and sibling matches say so in the output). */
+  match?: ModelMatch;
   /** Display name. */
   name: string;
   arch: ModelArchitecture;
@@ -97,12 +99,13 @@ export function resolveModel(id: string | undefined, configPath: string | undefi
     }
   }
   if (!id) throw new UsageError(`${flag}: a model is required; give a Hugging Face repo id (e.g. meta-llama/Llama-3.1-8B-Instruct), an alias (e.g. llama-3.1-8b), or --config <config.json>`);
-  const m = findModel(id);
+  const match = matchModel(id);
+  const m = match?.model;
   if (!m) {
     const names = catalog().models.flatMap((x) => [x.id, ...x.aliases]);
     throw badValue(flag, id, `not in the model catalog; closest: ${closest(id, names).join(", ")}`, "Run `gpu-hosting catalog models`, or pass the model's config.json with --config");
   }
-  return { model: m, name: m.id, arch: parseHfConfig(m.config, `models.json ${m.id}`) };
+  return { model: m, match, name: m.id, arch: parseHfConfig(m.config, `models.json ${m.id}`) };
 }
 
 /** `latest`, `0.19`, `0.6.4`, `v0.10.1.1`. */

@@ -1,4 +1,4 @@
-import { catalog, closest, findGpu, findModel, findOffer, validateCatalog } from "../core/catalog";
+import { catalog, closest, findGpu, findModel, findOffer, matchModel, validateCatalog } from "../core/catalog";
 import gpusJson from "../core/catalog/data/gpus.json";
 import locationsJson from "../core/catalog/data/locations.json";
 import modelsJson from "../core/catalog/data/models.json";
@@ -145,5 +145,29 @@ describe("parameter counts of catalog models", () => {
       expect(Math.min(withEmbedding, withoutEmbedding)).toBeLessThan(0.02);
       expect(p.active).toBeLessThan(p.total);
     }
+  });
+});
+
+describe("matching model ids as users write them", () => {
+  it.each<[string, string, string]>([
+    ["meta-llama/llama-3.1-8b-instruct", "meta-llama/Llama-3.1-8B-Instruct", "id"],
+    ["llama-3.1-8b", "meta-llama/Llama-3.1-8B-Instruct", "alias"],
+    ["hugging-quants/Meta-Llama-3.1-8B-Instruct-AWQ-INT4", "meta-llama/Llama-3.1-8B-Instruct", "variant"],
+    ["meta-llama/Meta-Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-8B-Instruct", "sibling"],
+    ["meta-llama/Llama-3.1-8B", "meta-llama/Llama-3.1-8B-Instruct", "sibling"],
+    ["Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-7B-Instruct", "sibling"],
+    ["google/gemma-2-9b", "google/gemma-2-9b-it", "sibling"],
+  ])("%s is %s (%s)", (query, id, via) => {
+    const m = matchModel(query);
+    expect({ id: m?.model.id, via: m?.via }).toEqual({ id, via });
+  });
+
+  it("keeps the quantisation a variant repo ships", () => {
+    expect(matchModel("Qwen/Qwen3-8B-FP8")?.variantMethod).toBe("fp8");
+  });
+
+  it("does not match a different size or another organisation", () => {
+    expect(matchModel("meta-llama/Llama-3.1-9B")).toBeUndefined();
+    expect(matchModel("someone/Llama-3.1-8B-Instruct")).toBeUndefined();
   });
 });

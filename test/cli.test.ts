@@ -560,3 +560,16 @@ describe("regressions", () => {
     expect(cli("catalog").status).toBe(2);
   });
 });
+
+describe("model ids as users write them", () => {
+  it("sizes a quantised variant repo in its own format", () => {
+    const r = cliJson<EstimateJson & { dtype: string; matchedVia: string; model: string }>("estimate", "--model", "hugging-quants/Meta-Llama-3.1-8B-Instruct-AWQ-INT4", "--gpu", "l4", "--max-model-len", "8192", "--json");
+    expect({ model: r.model, via: r.matchedVia, dtype: r.dtype }).toEqual({ model: LLAMA_8B, via: "variant", dtype: "awq" });
+    expect(r.weightsGiB).toBeLessThan(6);
+  });
+
+  it("sizes a base checkpoint with its instruct sibling's architecture", () => {
+    const r = cliJson<EstimateJson & { matchedVia: string; model: string }>("estimate", "--model", "meta-llama/Llama-3.1-8B", "--gpu", "l4", "--max-model-len", "8192", "--json");
+    expect({ model: r.model, via: r.matchedVia }).toEqual({ model: LLAMA_8B, via: "sibling" });
+  });
+});

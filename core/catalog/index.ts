@@ -8,7 +8,7 @@ import gpusJson from "./data/gpus.json";
 import locationsJson from "./data/locations.json";
 import modelsJson from "./data/models.json";
 import offersJson from "./data/offers.json";
-import { Gpu, Location, Model, Offer } from "./schema";
+import { Gpu, Location, Model, Offer, type QuantizedVariant } from "./schema";
 
 export * from "./schema";
 
@@ -92,8 +92,52 @@ export function findGpu(idOrAlias: string, c: Catalog = catalog()): Gpu | undefi
 }
 
 export function findModel(idOrAlias: string, c: Catalog = catalog()): Model | undefined {
-  const q = norm(idOrAlias);
-  return c.models.find((m) => norm(m.id) === q || m.aliases.some((a) => norm(a) === q));
+  return matchModel(idOrAlias, c)?.model;
+}
+
+/** How a model id was matched: exactly, or through a quantised variant or a sibling checkpoint. */
+export interface ModelMatch {
+  model: Model;
+  /** id / alias: the catalog entry itself; variant: a quantised repo listed for it; sibling: the base or instruct checkpoint of the same architecture. */
+  via: "id" | "alias" | "variant" | "sibling";
+  /** The quantisation a variant repo ships, when `via` is "variant". */
+  variantMethod?: QuantizedVariant["method"];
+}
+
+const SUFFIXES = ["-instruct", "-it", "-chat"];
+
+/**
+ * Finds a model as users name it: its repo id or alias (case-insensitive); a quantised variant's
+ * repo (`hugging-quants/Meta-Llama-3.1-8B-Instruct-AWQ-INT4` is Llama 3.1 8B in AWQ); or a sibling
+ * with the same tensor shapes (`meta-llama/Llama-3.1-8B` or `meta-llama/Meta-Llama-3.1-8B-Instruct`
+ * for `meta-llama/Llama-3.1-8B-Instruct`, `Qwen/Qwen2.5-7B` for `Qwen/Qwen2.5-7B-Instruct`).
+ */
+export function matchModel(query: string, c: Catalog = catalog()): ModelMatch | undefined {
+  const q = norm(query);
+  for (const m of c.models) {
+    if (norm(m.id) === q) return { model: m, via: "id" };
+  }
+  for (const m of c.models) {
+    if (m.aliases.some((a) => norm(a) === q)) return { model: m, via: "alias" };
+  }
+  for (const m of c.models) {
+    const v = m.quantizedVariants.find((x) => norm(x.repo) === q);
+    if (v) return { model: m, via: "variant", variantMethod: v.method };
+  }
+  // Siblings: same org, name without "Meta-" and with or without an instruct suffix.
+  const [org, name] = q.split("/");
+  if (!org || !name) return undefined;
+  const stem = (n: string): string => {
+    let x = n.replace(/^meta-(?=llama)/, "");
+    for (const sfx of SUFFIXES) if (x.endsWith(sfx)) x = x.slice(0, -sfx.length);
+    return x;
+  };
+  const wanted = stem(name);
+  for (const m of c.models) {
+    const [mOrg, mName] = norm(m.id).split("/");
+    if (mOrg === org && mName && stem(mName) === wanted) return { model: m, via: "sibling" };
+  }
+  return undefined;
 }
 
 export function findOffer(id: string, c: Catalog = catalog()): Offer | undefined {

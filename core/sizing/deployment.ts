@@ -1,8 +1,8 @@
 /** Sizing of a configured deployment against the catalog: shared by the program, CLI and policies. */
-import { findGpu, findModel, gpuMemoryGiB } from "../catalog";
+import { findGpu, gpuMemoryGiB, matchModel } from "../catalog";
 import type { DeploymentConfig } from "../config/schema";
 import { parseHfConfig } from "./architecture";
-import { servingDtype, WEIGHT_FORMATS, type ConcreteDtype } from "./dtypes";
+import { normalizeDtype, servingDtype, WEIGHT_FORMATS, type ConcreteDtype } from "./dtypes";
 import { alternatives, dtypeSupportProblem, estimate, type Alternatives, type EstimateResult } from "./estimate";
 
 export interface DeploymentSizing {
@@ -55,13 +55,17 @@ function sizeUncached(
   hostRamGiB: number | null,
   hosts: string[],
 ): DeploymentSizing {
-  const model = findModel(d.model);
+  const match = matchModel(d.model);
+  const model = match?.model;
   if (!model) throw new Error(`${path}.model: "${d.model}" is not in the model catalog; run \`gpu-hosting catalog models\``);
   const gpu = gpuId === null ? undefined : findGpu(gpuId);
   if (gpuId !== null && !gpu) throw new Error(`${path}.gpu: "${gpuId}" is not in the GPU catalog; run \`gpu-hosting catalog gpus\``);
   const arch = parseHfConfig(model.config);
   const engine = gpu ? d.engine : d.engine === "vllm" ? "cpu" : d.engine;
-  let dtype: ConcreteDtype = d.dtype === "auto" ? servingDtype(arch.checkpointDtype, arch.checkpointQuantization?.method ?? null) : d.dtype;
+  // A quantised variant's repo (e.g. an AWQ checkpoint) implies its format under dtype auto.
+  const variant = match?.via === "variant" && match.variantMethod !== "gguf" ? normalizeDtype(match.variantMethod ?? "") : undefined;
+  let dtype: ConcreteDtype =
+    d.dtype !== "auto" ? d.dtype : variant && variant !== "auto" ? variant : servingDtype(arch.checkpointDtype, arch.checkpointQuantization?.method ?? null);
   if (engine !== "vllm" && d.dtype === "auto" && WEIGHT_FORMATS[dtype].family !== "gguf") dtype = "q4_k_m";
   const caps = gpu ? { memoryGiB: gpuMemoryGiB(gpu), dataTypes: gpu.dataTypes, computeCapability: gpu.computeCapability } : null;
   const input = {
