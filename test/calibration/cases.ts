@@ -43,8 +43,13 @@ export interface CalibrationCase {
 
 const fixtures = path.join(__dirname, "..", "fixtures");
 
+/** Every case of every `vllm-calibration*.json` fixture. */
 export function loadCases(): CalibrationCase[] {
-  return JSON.parse(fs.readFileSync(path.join(fixtures, "vllm-calibration.json"), "utf8")) as CalibrationCase[];
+  return fs
+    .readdirSync(fixtures)
+    .filter((f) => /^vllm-calibration.*\.json$/.test(f))
+    .sort()
+    .flatMap((f) => JSON.parse(fs.readFileSync(path.join(fixtures, f), "utf8")) as CalibrationCase[]);
 }
 
 /**
