@@ -1,8 +1,8 @@
 /** `gpu-hosting estimate`: memory of one model on one GPU configuration. */
 import type { Command } from "commander";
 import { gpuMemoryGiB } from "../core/catalog";
-import { normalizeDtype, servingDtype, WEIGHT_FORMATS, type ConcreteDtype } from "../core/sizing/dtypes";
-import { alternatives, dtypeSupportProblem, estimate, type GpuCapabilities } from "../core/sizing/estimate";
+import { normalizeDtype, WEIGHT_FORMATS, type ConcreteDtype } from "../core/sizing/dtypes";
+import { alternatives, dtypeSupportProblem, estimate, servingDtypeOf, type GpuCapabilities } from "../core/sizing/estimate";
 import { UsageError } from "./errors";
 import { fmt, keyValues, printJson } from "./format";
 import * as p from "./parse";
@@ -57,7 +57,7 @@ export function runEstimate(f: EstimateFlags): void {
   const util = p.parseFraction("--gpu-memory-utilization", f.gpuMemoryUtilization);
   const kv = p.parseKvDtype("--kv-cache-dtype", f.kvCacheDtype);
   const dtypeFlag = p.parseDtype("--dtype", f.dtype);
-  const own = servingDtype(model.arch.checkpointDtype, model.arch.checkpointQuantization?.method ?? null);
+  const own = servingDtypeOf(model.arch);
   // A quantised variant's repo id implies its format (awq, gptq, fp8, …) unless --dtype says otherwise.
   const variant = model.match?.via === "variant" ? normalizeDtype(model.match.variantMethod ?? "") : undefined;
   const implied: ConcreteDtype = variant && variant !== "auto" && model.match?.variantMethod !== "gguf" ? variant : own;

@@ -5,11 +5,12 @@
 import { catalog, findLocation, gpuMemoryGiB, type Catalog, type Gpu, type Offer } from "./catalog";
 import { energy, footprintDefaults, gridIntensity, hostPower } from "./footprint";
 import type { ModelArchitecture } from "./sizing/architecture";
-import { servingDtype, WEIGHT_FORMATS, type ConcreteDtype, type Dtype, type KvCacheDtype } from "./sizing/dtypes";
+import { WEIGHT_FORMATS, type ConcreteDtype, type Dtype, type KvCacheDtype } from "./sizing/dtypes";
 import type { Engine } from "./sizing/engines";
 import {
   alternatives,
   DTYPE_PREFERENCE_GGUF,
+  servingDtypeOf,
   dtypeSupportProblem,
   estimate,
   validTensorParallel,
@@ -90,7 +91,7 @@ export function fitOffer(req: FitRequest, offer: Offer, c: Catalog = catalog()):
     hostRamGiB: offer.ramGiB ?? 0,
     isA100: gpu?.id.startsWith("a100") ?? false,
   };
-  const own = servingDtype(req.arch.checkpointDtype, req.arch.checkpointQuantization?.method ?? null);
+  const own = servingDtypeOf(req.arch);
   let candidates: ConcreteDtype[];
   if (req.dtype === "best") {
     const hi: ConcreteDtype = gpu && !gpu.dataTypes.bf16 ? "fp16" : own;

@@ -3,7 +3,7 @@ import { findModel } from "../core/catalog";
 import { countParameters, ModelConfigError, parseHfConfig, type ModelArchitecture } from "../core/sizing/architecture";
 import { DTYPES, normalizeDtype, WEIGHT_FORMATS, type ConcreteDtype } from "../core/sizing/dtypes";
 import { estimateLlamaCpp, estimateVllm, vllmProfile } from "../core/sizing/engines";
-import { alternatives, dtypeSupportProblem, estimate, validTensorParallel } from "../core/sizing/estimate";
+import { alternatives, dtypeSupportProblem, estimate, servingDtypeOf, validTensorParallel } from "../core/sizing/estimate";
 import { GiB, kvLayout, weightMemory } from "../core/sizing/memory";
 
 const arch = (id: string): ModelArchitecture => parseHfConfig(findModel(id)!.config);
@@ -107,6 +107,32 @@ describe("weight memory", () => {
   });
 });
 
+describe("quantised checkpoints", () => {
+  const base = findModel("meta-llama/Llama-3.1-405B-Instruct")!.config;
+  const attnAndEnds = [...Array.from({ length: 126 }, (_, i) => `model.layers.${i}.self_attn.q_proj`), "model.layers.0.mlp.up_proj", "model.layers.125.mlp.up_proj", "lm_head"];
+
+  it("counts the layers a checkpoint leaves unquantised (Meta's FP8 405B keeps attention in bf16)", () => {
+    const fp8 = parseHfConfig({ ...base, quantization_config: { quant_method: "fbgemm_fp8", modules_to_not_convert: attnAndEnds } });
+    expect(fp8.checkpointQuantization?.excluded).toHaveLength(129);
+    const plain = weightMemory(parseHfConfig(base), "fp8", 8).bytesPerGpu / GiB;
+    const kept = weightMemory(fp8, "fp8", 8).bytesPerGpu / GiB;
+    // vLLM logged 57.75 GiB per GPU (vllm#6746); all-fp8 would be about 48.
+    expect(plain).toBeLessThan(50);
+    expect(Math.abs(kept / 57.75 - 1)).toBeLessThan(0.03);
+  });
+
+  it("reads compressed-tensors config groups: float 8-bit is fp8, int 8-bit is int8, int 4-bit is int4", () => {
+    const cfg = (type: string, bits: number) => parseHfConfig({ ...base, quantization_config: { quant_method: "compressed-tensors", config_groups: { g: { weights: { num_bits: bits, type } } }, ignore: ["lm_head"] } });
+    expect(servingDtypeOf(cfg("float", 8))).toBe("fp8");
+    expect(servingDtypeOf(cfg("int", 8))).toBe("int8");
+    expect(servingDtypeOf(cfg("int", 4))).toBe("int4");
+  });
+
+  it("serves an fp32 checkpoint in 16 bits under auto", () => {
+    expect(servingDtypeOf(parseHfConfig({ ...base, torch_dtype: "float32" }))).toBe("bf16");
+  });
+});
+
 describe("KV cache per token", () => {
   it("is 2 × layers × KV heads × head dim × bytes for GQA (128 KiB for Llama 3.1 8B)", () => {
     expect(kvLayout(llama8b, "auto", "bf16").bytesPerTokenPerGpu).toBe(2 * 32 * 8 * 128 * 2);
@@ -161,7 +187,8 @@ describe("vLLM engine model", () => {
 
   it("knows the memory profile of each vLLM generation", () => {
     expect(vllmProfile("0.6.4").engineV0).toBe(true);
-    expect(vllmProfile("0.10.1.1").samplerCopies).toBe(0);
+    expect(vllmProfile("0.8.5").samplerCopies).toBe(9.6);
+    expect(vllmProfile("0.10.1.1").samplerCopies).toBe(3.86);
     expect(vllmProfile("latest").version).toBe("0.19");
     expect(() => vllmProfile("x")).toThrow(/not of the form 0\.x/);
   });

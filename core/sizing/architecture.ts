@@ -88,6 +88,8 @@ export interface LayerSpec {
 export interface CheckpointQuantization {
   method: string;
   bits: number | null;
+  /** Whether the quantised weights are floating point (fp8/fp4) rather than integers; null when unknown. */
+  floatWeights: boolean | null;
   groupSize: number | null;
   /** Module name fragments that stay unquantised. */
   excluded: string[];
@@ -322,11 +324,24 @@ function layerSpecs(text: Json, modelType: string, numLayers: number, hasMoe: bo
 function readQuantizationConfig(q: unknown): CheckpointQuantization | null {
   if (!isObject(q)) return null;
   const method = String(q.quant_method ?? q.quant_algo ?? "unknown").toLowerCase();
-  const bits = optNum(q, "bits") ?? optNum(q, "w_bit") ?? (method === "fp8" ? 8 : method === "mxfp4" ? 4 : null);
+  // compressed-tensors describes its weights per config group: { weights: { num_bits, type } }.
+  let groupBits: number | undefined;
+  let groupFloat: boolean | null = null;
+  if (isObject(q.config_groups)) {
+    for (const g of Object.values(q.config_groups)) {
+      const w = isObject(g) && isObject(g.weights) ? g.weights : undefined;
+      if (w) {
+        groupBits = optNum(w, "num_bits") ?? groupBits;
+        if (typeof w.type === "string") groupFloat = w.type === "float";
+      }
+    }
+  }
+  const floatMethod = method === "fp8" || method === "fbgemm_fp8" || method === "mxfp4" || method === "modelopt_fp4";
+  const bits = optNum(q, "bits") ?? optNum(q, "w_bit") ?? groupBits ?? (method.includes("fp8") ? 8 : method.includes("fp4") ? 4 : null);
   const groupSize = optNum(q, "group_size") ?? optNum(q, "q_group_size") ?? null;
   const excludedRaw = q.modules_to_not_convert ?? q.ignore ?? q.ignored_layers ?? [];
   const excluded = Array.isArray(excludedRaw) ? excludedRaw.map(String) : [];
-  return { method, bits, groupSize, excluded };
+  return { method, bits, floatWeights: floatMethod ? true : groupFloat, groupSize, excluded };
 }
 
 /** Parameters of a ViT/SigLIP vision tower plus a linear projector into the text model. */

@@ -2,8 +2,8 @@
 import { findGpu, gpuMemoryGiB, matchModel } from "../catalog";
 import type { DeploymentConfig } from "../config/schema";
 import { parseHfConfig } from "./architecture";
-import { normalizeDtype, servingDtype, WEIGHT_FORMATS, type ConcreteDtype } from "./dtypes";
-import { alternatives, dtypeSupportProblem, estimate, type Alternatives, type EstimateResult } from "./estimate";
+import { normalizeDtype, WEIGHT_FORMATS, type ConcreteDtype } from "./dtypes";
+import { alternatives, dtypeSupportProblem, estimate, servingDtypeOf, type Alternatives, type EstimateResult } from "./estimate";
 
 export interface DeploymentSizing {
   name: string;
@@ -65,7 +65,7 @@ function sizeUncached(
   // A quantised variant's repo (e.g. an AWQ checkpoint) implies its format under dtype auto.
   const variant = match?.via === "variant" && match.variantMethod !== "gguf" ? normalizeDtype(match.variantMethod ?? "") : undefined;
   let dtype: ConcreteDtype =
-    d.dtype !== "auto" ? d.dtype : variant && variant !== "auto" ? variant : servingDtype(arch.checkpointDtype, arch.checkpointQuantization?.method ?? null);
+    d.dtype !== "auto" ? d.dtype : variant && variant !== "auto" ? variant : servingDtypeOf(arch);
   if (engine !== "vllm" && d.dtype === "auto" && WEIGHT_FORMATS[dtype].family !== "gguf") dtype = "q4_k_m";
   const caps = gpu ? { memoryGiB: gpuMemoryGiB(gpu), dataTypes: gpu.dataTypes, computeCapability: gpu.computeCapability } : null;
   const input = {

@@ -165,11 +165,15 @@ export function normalizeDtype(input: string): Dtype | undefined {
 }
 
 /** The checkpoint's own format when `--dtype auto`: its quantisation, else its torch dtype. */
-export function checkpointDtype(torchDtype: string, quantMethod: string | null): ConcreteDtype {
+export function checkpointDtype(torchDtype: string, quantMethod: string | null, bits: number | null = null, floatWeights: boolean | null = null): ConcreteDtype {
   if (quantMethod) {
-    const q = normalizeDtype(quantMethod);
+    const m = quantMethod.toLowerCase();
+    if (m === "fbgemm_fp8" || m === "modelopt" || (m === "compressed-tensors" && bits === 8 && floatWeights === true)) return "fp8";
+    if (m === "compressed-tensors" || m === "bitsandbytes" || m === "autoround" || m === "auto-round") {
+      return bits === 8 ? (floatWeights ? "fp8" : "int8") : "int4";
+    }
+    const q = normalizeDtype(m);
     if (q && q !== "auto") return q;
-    if (quantMethod === "compressed-tensors") return "int4";
   }
   const d = normalizeDtype(torchDtype);
   return d && d !== "auto" ? d : "bf16";
@@ -179,7 +183,7 @@ export function checkpointDtype(torchDtype: string, quantMethod: string | null):
  * What vLLM serves for `--dtype auto`: the checkpoint's quantisation or 16-bit type; fp32
  * checkpoints are served in 16 bits (vLLM never picks fp32 on its own).
  */
-export function servingDtype(torchDtype: string, quantMethod: string | null): ConcreteDtype {
-  const d = checkpointDtype(torchDtype, quantMethod);
+export function servingDtype(torchDtype: string, quantMethod: string | null, bits: number | null = null, floatWeights: boolean | null = null): ConcreteDtype {
+  const d = checkpointDtype(torchDtype, quantMethod, bits, floatWeights);
   return d === "fp32" ? "bf16" : d;
 }

@@ -26,8 +26,9 @@ const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 
  *   prefill is off (contexts up to 32k), so activations grow with the context.
  * - V1 engine (0.8 on): the batch is `max_num_batched_tokens` (8192 on GPUs of 70 GiB or more
  *   other than A100, else 2048) and `max_num_seqs` is 1024 on those GPUs, else 256. Before 0.17
- *   the sampler's dummy run held about 9.6 fp32 copies of the logits (0.10 and 0.11 did not profile
- *   it at all); from 0.17 about 3.9.
+ *   the sampler's dummy run held about 9.6 fp32 copies of the logits in 0.8-0.9 and 0.12-0.16, and
+ *   about 3.9 in 0.10-0.11 and from 0.17 (logs of different installs disagree: the sampler's peak
+ *   depends on which top-k/top-p kernels are installed).
  */
 export interface VllmProfile {
   /** Release the profile describes, e.g. "0.19". */
@@ -51,8 +52,8 @@ export function vllmProfile(version: string = LATEST_VLLM): VllmProfile {
   if (!m) throw new Error(`vLLM version "${version}" is not of the form 0.x or 0.x.y`);
   const minor = Number(m[1]) * 1000 + Number(m[2]);
   if (minor < 8) return { version: v, engineV0: true, samplerCopies: 9.6, nonTorchGiB: 0.25, nonTorchTpGiB: 0.55 };
-  // 0.10 and 0.11 logs show no sampler peak in the profiled activations (forward pass only).
-  if (minor >= 10 && minor < 12) return { version: v, engineV0: false, samplerCopies: 0, nonTorchGiB: 0.15, nonTorchTpGiB: 0.45 };
+  // 0.10 and 0.11 logs with a known version show the smaller sampler peak of 0.17+.
+  if (minor >= 10 && minor < 12) return { version: v, engineV0: false, samplerCopies: 3.86, nonTorchGiB: 0.15, nonTorchTpGiB: 0.45 };
   if (minor < 17) return { version: v, engineV0: false, samplerCopies: 9.6, nonTorchGiB: 0.15, nonTorchTpGiB: 0.45 };
   return { version: v, engineV0: false, samplerCopies: 3.86, nonTorchGiB: 0.25, nonTorchTpGiB: 1.85 };
 }

@@ -3,7 +3,7 @@
  * used by the CLI, the components and the policy pack alike.
  */
 import { countParameters, type ModelArchitecture } from "./architecture";
-import { WEIGHT_FORMATS, type ConcreteDtype, type KvCacheDtype } from "./dtypes";
+import { servingDtype, WEIGHT_FORMATS, type ConcreteDtype, type KvCacheDtype } from "./dtypes";
 import { estimateLlamaCpp, estimateVllm, type Engine, type EngineEstimate } from "./engines";
 
 /** What a GPU can do; a subset of the catalog's GPU entry. */
@@ -49,6 +49,12 @@ export interface EstimateResult extends EngineEstimate {
   concurrency: number;
   /** Tokens needed: maxModelLen × concurrency. */
   requiredTokens: number;
+}
+
+/** What vLLM serves a model's checkpoint as under `--dtype auto`. */
+export function servingDtypeOf(arch: ModelArchitecture): ConcreteDtype {
+  const q = arch.checkpointQuantization;
+  return servingDtype(arch.checkpointDtype, q?.method ?? null, q?.bits ?? null, q?.floatWeights ?? null);
 }
 
 /** Tensor-parallel sizes vLLM accepts for a model: divides heads; KV heads divide or are divided. */

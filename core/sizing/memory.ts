@@ -5,7 +5,7 @@
  * norms and routers replicated.
  */
 import { countParameters, type ModelArchitecture, type ParameterBreakdown } from "./architecture";
-import { kvBytesPerElement, type ConcreteDtype, type KvCacheDtype, WEIGHT_FORMATS } from "./dtypes";
+import { checkpointDtype, kvBytesPerElement, type ConcreteDtype, type KvCacheDtype, WEIGHT_FORMATS } from "./dtypes";
 
 export const GiB = 1024 ** 3;
 
@@ -32,8 +32,14 @@ export function weightMemory(arch: ModelArchitecture, dtype: ConcreteDtype, tp =
   const p = countParameters(arch);
   const H = arch.hiddenSize;
   const att = arch.attention;
-  const linearBytes = f.quantizedParts === "linear" ? f.quantizedBytes : f.baseBytes;
-  const expertBytes = f.quantizedParts === "none" ? f.baseBytes : f.quantizedBytes;
+  // Layers a quantised checkpoint leaves in 16 bits (`modules_to_not_convert` / `ignore`) count at
+  // base width: the share of quantised attention and MLP parameters drops accordingly.
+  const kept = dtype === checkpointFormat(arch) ? unquantisedShare(arch) : { attention: 0, mlp: 0 };
+  const mix = (quantised: number, share: number): number => quantised * (1 - share) + f.baseBytes * share;
+  const linearQ = f.quantizedParts === "linear" ? f.quantizedBytes : f.baseBytes;
+  const linearBytes = mix(linearQ, kept.attention);
+  const mlpBytes = mix(linearQ, kept.mlp);
+  const expertBytes = mix(f.quantizedParts === "none" ? f.baseBytes : f.quantizedBytes, kept.mlp);
 
   // Attention split into what shards and what each rank replicates.
   let attShard = p.attention;
@@ -58,11 +64,43 @@ export function weightMemory(arch: ModelArchitecture, dtype: ConcreteDtype, tp =
   const moeI = arch.moe?.expertIntermediateSize ?? 0;
   const expertPadding = dtype === "mxfp4" && moeI > 0 ? (Math.ceil(moeI / 256) * 256) / moeI : 1;
   const shardedBytes =
-    (attShard + p.denseMlp + p.sharedExperts) * linearBytes + p.experts * expertBytes * expertPadding + p.vision * f.baseBytes;
+    attShard * linearBytes + (p.denseMlp + p.sharedExperts) * mlpBytes + p.experts * expertBytes * expertPadding + p.vision * f.baseBytes;
   const replicatedBytes = attReplicated * linearBytes + p.router * f.baseBytes + p.norms * f.normBytes;
   const rope = ropeCacheBytes(arch);
   const bytesPerGpu = shardedBytes / tp + replicatedBytes + embeddingBytes + lmHeadBytes + rope;
   return { bytesPerGpu, bytesTotal: bytesPerGpu * tp, parameters: p };
+}
+
+/** The format a checkpoint ships in, when it is quantised (`quantization_config`), else null. */
+function checkpointFormat(arch: ModelArchitecture): ConcreteDtype | null {
+  const q = arch.checkpointQuantization;
+  return q ? checkpointDtype(arch.checkpointDtype, q.method, q.bits, q.floatWeights) : null;
+}
+
+/**
+ * Share of attention and MLP parameters a quantised checkpoint keeps unquantised, from its
+ * excluded-module list: `model.layers.0.mlp.down_proj` keeps (part of) layer 0's MLP, a bare
+ * `self_attn` every layer's attention. Routers (`mlp.gate`) and `lm_head` are 16-bit anyway.
+ */
+export function unquantisedShare(arch: ModelArchitecture): { attention: number; mlp: number } {
+  const excluded = arch.checkpointQuantization?.excluded ?? [];
+  const n = arch.numLayers;
+  const attn = new Set<number>();
+  const mlp = new Set<number>();
+  for (const raw of excluded) {
+    const e = raw.toLowerCase();
+    if (/lm_head|embed|(mlp|block_sparse_moe)\.gate$|router/.test(e)) continue;
+    const layer = /layers\.(\d+)(\.|$)/.exec(e);
+    const isAttn = /attn|attention/.test(e);
+    const isMlp = /mlp|ffn|feed_forward|experts|moe/.test(e);
+    const layers = layer ? [Number(layer[1])] : Array.from({ length: n }, (_, i) => i);
+    for (const i of layers) {
+      if (i >= n) continue;
+      if (isAttn || (!isAttn && !isMlp && layer)) attn.add(i);
+      if (isMlp || (!isAttn && !isMlp && layer)) mlp.add(i);
+    }
+  }
+  return { attention: attn.size / n, mlp: mlp.size / n };
 }
 
 /** vLLM keeps one cos/sin cache (max positions × rotary dim, 16-bit) per model. */
