@@ -3,7 +3,9 @@
  * the facts (GPU vendor, model, count, site). Facts are plain values, known at preview, so the
  * policy pack can check them; connection details are Outputs, and the private key is a secret.
  */
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
+import type { Offer } from "../core/catalog";
+import { adminUserProblem } from "../core/cloudinit";
 import type { HostFacts } from "../core/fleet";
 
 export type { HostFacts };
@@ -48,6 +50,35 @@ export function factTags(f: HostFacts): Record<string, string> {
 export function factsMismatch(prefix: string, facts: HostFacts, offerId: string, location: string): string | null {
   if (facts.offerId === offerId && facts.location === location) return null;
   return `${prefix}: facts describe ${facts.offerId ?? "no offer"} in "${facts.location}", not ${offerId} in "${location}"; build facts with resolveHost from the same host config`;
+}
+
+/**
+ * The checks every cloud host component runs before declaring children: the offer against the
+ * catalog (`checkOffer` throws with the allowed values), facts built for this host, and a valid
+ * admin user. Errors become `ResourceError`s on `resource`. Returns the offer.
+ */
+export function checkCloudHost(
+  resource: pulumi.Resource,
+  prefix: string,
+  checkOffer: () => Offer,
+  location: string,
+  facts: HostFacts,
+  adminUser: string,
+): Offer {
+  const fail = (message: string): never => {
+    throw new pulumi.ResourceError(message, resource);
+  };
+  let offer: Offer | undefined;
+  try {
+    offer = checkOffer();
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const mismatch = factsMismatch(prefix, facts, offer!.id, location.trim().toLowerCase());
+  if (mismatch) fail(mismatch);
+  const userProblem = adminUserProblem(adminUser);
+  if (userProblem) fail(`${prefix}: ${userProblem}`);
+  return offer!;
 }
 
 /**

@@ -94,6 +94,16 @@ function options(r: AnalyzerResource): analyzerPb.AnalyzerResourceOptions {
   return o;
 }
 
+/** The fields AnalyzeRequest and AnalyzerResource share. */
+function fill<T extends analyzerPb.AnalyzeRequest | analyzerPb.AnalyzerResource>(target: T, r: AnalyzerResource): T {
+  target.setType(r.type);
+  target.setName(r.name);
+  target.setUrn(r.urn ?? testUrn(r.type, r.name));
+  target.setProperties(toStruct(r.properties));
+  target.setOptions(options(r));
+  return target;
+}
+
 function diagnostics(res: analyzerPb.AnalyzeResponse): Diagnostic[] {
   return res.getDiagnosticsList().map((d) => ({
     policyName: d.getPolicyname(),
@@ -139,24 +149,13 @@ export async function startPolicyPack(packDir: string, opts: { timeoutMs?: numbe
   return {
     port,
     async analyze(r) {
-      const req = new analyzerPb.AnalyzeRequest();
-      req.setType(r.type);
-      req.setName(r.name);
-      req.setUrn(r.urn ?? testUrn(r.type, r.name));
-      req.setProperties(toStruct(r.properties));
-      req.setOptions(options(r));
-      return diagnostics(await call(client.analyze, req));
+      return diagnostics(await call(client.analyze, fill(new analyzerPb.AnalyzeRequest(), r)));
     },
     async analyzeStack(resources) {
       const req = new analyzerPb.AnalyzeStackRequest();
       req.setResourcesList(
         resources.map((r) => {
-          const a = new analyzerPb.AnalyzerResource();
-          a.setType(r.type);
-          a.setName(r.name);
-          a.setUrn(r.urn ?? testUrn(r.type, r.name));
-          a.setProperties(toStruct(r.properties));
-          a.setOptions(options(r));
+          const a = fill(new analyzerPb.AnalyzerResource(), r);
           if (r.parent) a.setParent(r.parent);
           a.setDependenciesList(r.dependencies ?? []);
           return a;

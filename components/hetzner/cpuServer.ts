@@ -6,8 +6,8 @@
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { catalog, closest, type Offer } from "../../core/catalog";
-import { adminUserProblem, renderHardeningCloudConfig } from "../../core/cloudinit";
-import { factsMismatch, factTags, hostInputs, type GpuHost, type HostConnection, type HostFacts } from "../host";
+import { renderHardeningCloudConfig } from "../../core/cloudinit";
+import { checkCloudHost, factTags, hostInputs, type GpuHost, type HostConnection, type HostFacts } from "../host";
 
 /** Default image. */
 export const DEFAULT_HCLOUD_IMAGE = "ubuntu-24.04";
@@ -97,18 +97,9 @@ export class CpuServer extends pulumi.ComponentResource implements GpuHost {
   constructor(name: string, args: CpuServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super(CpuServer.__pulumiType, name, hostInputs(args.facts, { serverType: args.serverType, location: args.location, image: args.image, sshAllowedCidrs: args.sshAllowedCidrs }), opts);
     const prefix = `hetzner.CpuServer ${name}`;
-    let offer: Offer;
-    try {
-      offer = checkHetznerCloudOffer(prefix, args.serverType, args.location);
-    } catch (e) {
-      throw new pulumi.ResourceError((e as Error).message, this);
-    }
-    const location = args.location.trim().toLowerCase();
-    const mismatch = factsMismatch(prefix, args.facts, offer.id, location);
-    if (mismatch) throw new pulumi.ResourceError(mismatch, this);
     const adminUser = args.adminUser ?? DEFAULT_CPU_ADMIN_USER;
-    const userProblem = adminUserProblem(adminUser);
-    if (userProblem) throw new pulumi.ResourceError(`${prefix}: ${userProblem}`, this);
+    const offer = checkCloudHost(this, prefix, () => checkHetznerCloudOffer(prefix, args.serverType, args.location), args.location, args.facts, adminUser);
+    const location = args.location.trim().toLowerCase();
     const cidrs = args.sshAllowedCidrs ?? args.facts.sshAllowedCidrs;
     const labels = hcloudLabels(factTags(args.facts));
 

@@ -6,8 +6,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as scw from "@pulumiverse/scaleway";
 import { catalog, closest, type Offer } from "../../core/catalog";
-import { adminUserProblem, renderHardeningCloudConfig } from "../../core/cloudinit";
-import { factsMismatch, factTags, hostInputs, type GpuHost, type HostConnection, type HostFacts } from "../host";
+import { renderHardeningCloudConfig } from "../../core/cloudinit";
+import { checkCloudHost, factTags, hostInputs, type GpuHost, type HostConnection, type HostFacts } from "../host";
 
 /** Arguments of {@link GpuInstance}. Plain values are checked against the catalog at construction. */
 export interface GpuInstanceArgs {
@@ -80,18 +80,9 @@ export class GpuInstance extends pulumi.ComponentResource implements GpuHost {
   constructor(name: string, args: GpuInstanceArgs, opts?: pulumi.ComponentResourceOptions) {
     super(GpuInstance.__pulumiType, name, hostInputs(args.facts, { type: args.type, zone: args.zone, image: args.image, sshAllowedCidrs: args.sshAllowedCidrs }), opts);
     const prefix = `scaleway.GpuInstance ${name}`;
-    let offer: Offer;
-    try {
-      offer = checkScalewayOffer(prefix, args.type, args.zone);
-    } catch (e) {
-      throw new pulumi.ResourceError((e as Error).message, this);
-    }
-    const zone = args.zone.trim().toLowerCase();
-    const mismatch = factsMismatch(prefix, args.facts, offer.id, zone);
-    if (mismatch) throw new pulumi.ResourceError(mismatch, this);
     const adminUser = args.adminUser ?? DEFAULT_ADMIN_USER;
-    const userProblem = adminUserProblem(adminUser);
-    if (userProblem) throw new pulumi.ResourceError(`${prefix}: ${userProblem}`, this);
+    const offer = checkCloudHost(this, prefix, () => checkScalewayOffer(prefix, args.type, args.zone), args.zone, args.facts, adminUser);
+    const zone = args.zone.trim().toLowerCase();
     const rootVolumeGb = args.rootVolumeGb ?? DEFAULT_ROOT_VOLUME_GB;
     if (!Number.isInteger(rootVolumeGb) || rootVolumeGb < 20) {
       throw new pulumi.ResourceError(`${prefix}: rootVolumeGb ${rootVolumeGb} is too small or not whole; use an integer of at least 20 (GB)`, this);

@@ -36,25 +36,19 @@ export function sizeOnGpu(
 ): DeploymentSizing {
   // Stacks repeat the same deployment shape on many hosts: size each shape once.
   const key = JSON.stringify([d.model, d.engine, d.dtype, d.kvCacheDtype, d.context, d.concurrency, d.gpuMemoryUtilization, gpuId, gpuCount, hostRamGiB]);
-  const hit = memo.get(key);
-  if (hit) return { ...hit, name: d.name, hosts };
-  const sized = sizeUncached(d, path, gpuId, gpuCount, hostRamGiB, hosts);
-  if (memo.size > 10_000) memo.clear();
-  memo.set(key, sized);
-  return sized;
+  let sized = memo.get(key);
+  if (!sized) {
+    sized = sizeUncached(d, path, gpuId, gpuCount, hostRamGiB);
+    if (memo.size > 10_000) memo.clear();
+    memo.set(key, sized);
+  }
+  return { ...sized, name: d.name, hosts };
 }
 
 /** Sizing results by input shape; results are never mutated, so sharing them is safe. */
 const memo = new Map<string, DeploymentSizing>();
 
-function sizeUncached(
-  d: DeploymentConfig,
-  path: string,
-  gpuId: string | null,
-  gpuCount: number,
-  hostRamGiB: number | null,
-  hosts: string[],
-): DeploymentSizing {
+function sizeUncached(d: DeploymentConfig, path: string, gpuId: string | null, gpuCount: number, hostRamGiB: number | null): DeploymentSizing {
   const match = matchModel(d.model);
   const model = match?.model;
   if (!model) throw new Error(`${path}.model: "${d.model}" is not in the model catalog; run \`gpu-hosting catalog models\``);
@@ -91,7 +85,7 @@ function sizeUncached(
     gpuCount: gpu ? gpuCount : 0,
     engine,
     dtype,
-    hosts,
+    hosts: [],
     result,
     fits,
     reason: support ? `${gpu?.name}: ${support}` : result.reason,
