@@ -1,7 +1,9 @@
 /**
  * The `gpu-hosting` package's library entry: the pure core (catalog, sizing, footprint, config
- * schema, planner, checks) and the Pulumi components (`scaleway.GpuInstance`,
- * `hetzner.DedicatedServer`, `hetzner.CpuServer`, `onprem.Host`, `fleet.Fleet`).
+ * schema, host kinds and their validators, planner, checks, type tokens) and the Pulumi components
+ * (`scaleway.GpuInstance`, `hetzner.DedicatedServer`, `hetzner.CpuServer`, `onprem.Host`,
+ * `fleet.Fleet`). Helpers exported for tests only are marked `@internal` and left out of the
+ * published type declarations.
  */
 export * as fleet from "./components/fleet";
 export * as hetzner from "./components/hetzner";
@@ -11,6 +13,8 @@ export type { GpuHost, HostConnection } from "./components/host";
 export * as catalog from "./core/catalog";
 export * as checks from "./core/checks";
 export * as config from "./core/config/schema";
+export * as hosts from "./core/hosts";
+export * as tokens from "./core/tokens";
 export * as footprint from "./core/footprint";
 export * as planner from "./core/planner";
 export * from "./core/sizing/architecture";

@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Fleet } from "./components/fleet";
 import { parseStackConfig, stackConfigInput } from "./core/config/schema";
+import { secretNeeds } from "./core/hosts";
 
 const all = pulumi.runtime.allConfig();
 const isSecret = (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret ?? (() => false);
@@ -15,19 +16,15 @@ const config = parsed.config;
 
 const cfg = new pulumi.Config("gpu-hosting");
 const has = (k: string): boolean => `gpu-hosting:${k}` in all;
-const keyNames = new Set(["sshPrivateKey", ...config.hosts.flatMap((h) => (h.kind === "onprem" || h.kind === "colocation" ? [h.privateKeySecret] : []))]);
+// Each host kind names the secrets it needs (core/hosts/<kind>.ts); public keys are read plainly.
+const needs = new Map(secretNeeds(config.hosts).map(({ need }) => [need.key, need.secret]));
 
 const fleet = new Fleet(pulumi.getStack(), {
   config,
   // Secret values never become component inputs: the secrets policy only needs to know which keys are secret.
   rawConfig: Object.fromEntries(Object.entries(all).map(([k, v]) => [k, secretKeys.includes(k) ? "[secret]" : v])),
   secretKeys,
-  secrets: {
-    sshPublicKey: has("sshPublicKey") ? cfg.require("sshPublicKey") : undefined,
-    sshPrivateKeys: Object.fromEntries([...keyNames].filter(has).map((k) => [k, cfg.requireSecret(k)])),
-    robotUser: has("robotUser") ? cfg.requireSecret("robotUser") : undefined,
-    robotPassword: has("robotPassword") ? cfg.requireSecret("robotPassword") : undefined,
-  },
+  secrets: Object.fromEntries([...needs].filter(([k]) => has(k)).map(([k, secret]) => [k, secret ? cfg.requireSecret(k) : cfg.require(k)])),
 });
 
 const r2 = (x: number): number => Math.round(x * 100) / 100;

@@ -16,7 +16,7 @@ const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
-const YAML = require("yaml");
+const { dump } = require("js-yaml");
 
 const ROOT = path.join(__dirname, "..");
 const MAIN = path.join(ROOT, "dist", "cli", "main.js");
@@ -53,7 +53,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gh-bench-"));
 const rows = [];
 for (const n of [100, 1000, 10000]) {
   const file = path.join(dir, `Pulumi.n${n}.yaml`);
-  fs.writeFileSync(file, YAML.stringify(generate(n)));
+  fs.writeFileSync(file, dump(generate(n), { lineWidth: -1, noRefs: true }));
   const times = [];
   let status = null;
   for (let r = 0; r < 3; r++) {

@@ -205,9 +205,10 @@ export function renderSnippet(plan: Pick<DiscoverPlan, "target" | "name" | "site
     `site "${plan.site}" must be declared under gpu-hosting:sites (with powerBudgetWatts); store the private key with`,
     `  pulumi config set --secret sshPrivateKey < ${plan.identity ?? "~/.ssh/id_ed25519"}`,
   ];
+  // Loaded here, not at startup, like ssh2: only discover writes YAML. Block style, no folding.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const YAML = require("yaml") as typeof import("yaml");
-  const yaml = YAML.stringify({ "gpu-hosting:hosts": [hostEntry(plan, probe)] }, { lineWidth: 0 });
+  const { dump } = require("js-yaml") as typeof import("js-yaml");
+  const yaml = dump({ "gpu-hosting:hosts": [hostEntry(plan, probe)] }, { lineWidth: -1, noRefs: true });
   return `${lines.map((l) => `# ${l}`).join("\n")}\n${yaml}`;
 }
 

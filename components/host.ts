@@ -43,6 +43,7 @@ export function factTags(f: HostFacts): Record<string, string> {
 }
 
 /**
+ * @internal
  * Why `facts` do not describe the offer and location a component was given, or null. Facts are
  * built by `resolveHost` from the same host config; a mismatch means they were passed to the
  * wrong host.
@@ -53,35 +54,34 @@ export function factsMismatch(prefix: string, facts: HostFacts, offerId: string,
 }
 
 /**
- * The checks every cloud host component runs before declaring children: the offer against the
- * catalog (`checkOffer` throws with the allowed values), facts built for this host, and a valid
- * admin user. Errors become `ResourceError`s on `resource`. Returns the offer.
+ * @internal
+ * The prologue every rented host component runs before declaring children: its kind's offer
+ * resolver and validators (the same functions `gpu-hosting check` runs, core/hosts/<kind>.ts),
+ * facts built for this host, and a valid admin user where the component creates one. Problems
+ * become one `ResourceError` on `resource`. Returns the offer.
  */
-export function checkCloudHost(
+export function checkRentedHost(
   resource: pulumi.Resource,
   prefix: string,
-  checkOffer: () => Offer,
+  offer: Offer | { problems: string[] },
+  problems: string[],
   location: string,
   facts: HostFacts,
-  adminUser: string,
+  adminUser?: string,
 ): Offer {
-  const fail = (message: string): never => {
-    throw new pulumi.ResourceError(message, resource);
-  };
-  let offer: Offer | undefined;
-  try {
-    offer = checkOffer();
-  } catch (e) {
-    fail((e as Error).message);
+  const all = [...("problems" in offer ? offer.problems : []), ...problems];
+  if (!("problems" in offer)) {
+    const mismatch = factsMismatch(prefix, facts, offer.id, location.trim().toLowerCase());
+    if (mismatch) all.push(mismatch);
   }
-  const mismatch = factsMismatch(prefix, facts, offer!.id, location.trim().toLowerCase());
-  if (mismatch) fail(mismatch);
-  const userProblem = adminUserProblem(adminUser);
-  if (userProblem) fail(`${prefix}: ${userProblem}`);
-  return offer!;
+  const userProblem = adminUser === undefined ? null : adminUserProblem(adminUser);
+  if (userProblem) all.push(`${prefix}.${userProblem}`);
+  if (all.length > 0 || "problems" in offer) throw new pulumi.ResourceError(all.join("\n"), resource);
+  return offer;
 }
 
 /**
+ * @internal
  * The inputs a host component sends to the engine: its facts and plain settings, never secrets.
  * They are what a policy sees for this resource at preview (Node.js components send their inputs
  * since @pulumi/pulumi 3.202.0).

@@ -3,7 +3,7 @@
  * GPU Instance and the Hetzner Cloud server pass the result as user data, and the tests feed it to
  * the real `cloud-init schema --config-file`.
  */
-import { stringify } from "yaml";
+import { dump } from "js-yaml";
 
 /** Options of {@link renderHardeningCloudConfig}. */
 export interface HardeningOptions {
@@ -91,5 +91,6 @@ export function renderHardeningCloudConfig(options: HardeningOptions): string {
       ["sh", "-c", "mkdir -p /run/sshd && sshd -t && { systemctl restart ssh.service || systemctl restart sshd.service; }"],
     ],
   };
-  return `#cloud-config\n${stringify(config, { lineWidth: 0 })}`;
+  // lineWidth -1: never fold long lines (keys, commands); noRefs: no &anchors for repeated values.
+  return `#cloud-config\n${dump(config, { lineWidth: -1, noRefs: true })}`;
 }

@@ -4,20 +4,13 @@
  * its hosts. Pure; the stack program, the components, `gpu-hosting check` and the policy pack all
  * read these same facts.
  */
-import { catalog, findGpu, findLocation, findOffer, gpuMemoryGiB, type Catalog, type Gpu, type Offer } from "./catalog";
-import type {
-  DeploymentConfig,
-  HetznerCloudHostConfig,
-  HetznerDedicatedHostConfig,
-  HostConfig,
-  ScalewayHostConfig,
-  SiteConfig,
-  StackConfig,
-} from "./config/schema";
+import { catalog, findLocation, gpuMemoryGiB, type Catalog } from "./catalog";
+import type { DeploymentConfig, SiteConfig, StackConfig } from "./config/schema";
+import { providerOf, resolveAndValidate, type HostConfig, type HostProvider } from "./hosts";
 import { cooling, energy, footprintDefaults, gridIntensity, hostPower, ownedMonthlyCost } from "./footprint";
 import { sizeOnGpu, type DeploymentSizing } from "./sizing/deployment";
 
-export type HostProvider = "scaleway" | "hetzner" | "onprem" | "colocation";
+export type { HostProvider };
 
 /** What every host hands the software layers and the checks, whatever its kind. */
 export interface HostFacts {
@@ -80,69 +73,20 @@ export interface Fleet {
   problems: string[];
 }
 
-const providerOf = (h: HostConfig): HostProvider =>
-  h.kind === "scaleway" ? "scaleway" : h.kind === "hetzner-dedicated" || h.kind === "hetzner-cloud" ? "hetzner" : h.kind;
-
-function list(values: string[]): string {
-  return values.length > 6 ? `${values.slice(0, 6).join(", ")}, …` : values.join(", ");
-}
-
-/** Resolves one host against the catalog; pushes problems and returns null when it cannot. */
+/** Resolves one host against the catalog; pushes problems and returns null when it cannot be placed. */
 export function resolveHost(h: HostConfig, i: number, sites: SiteConfig[], problems: string[], c: Catalog = catalog()): HostFacts | null {
   const path = `gpu-hosting:hosts[${i}]`;
+  const r = resolveAndValidate(h, path, c);
+  for (const p of r.problems) if (!problems.includes(p)) problems.push(p);
+  if (!r.resolved) return null;
+  const { offer, gpu, location, gpuCount, nonGpuWatts, ramGiB } = r.resolved;
   const provider = providerOf(h);
-  let offer: Offer | undefined;
-  let gpu: Gpu | undefined;
-  let location: string;
-  let gpuCount = 0;
-  let nonGpuWatts: number;
-  let ramGiB: number | null = null;
-
-  if (h.kind === "onprem" || h.kind === "colocation") {
-    location = h.site ?? "";
-    if (h.inventory.gpu !== null) {
-      gpu = findGpu(h.inventory.gpu, c);
-      if (!gpu) {
-        problems.push(`${path}.inventory.gpu: "${h.inventory.gpu}" is not in the GPU catalog; closest ids are listed by \`gpu-hosting catalog gpus\``);
-        return null;
-      }
-    }
-    gpuCount = h.inventory.gpuCount;
-    nonGpuWatts = h.inventory.nonGpuWatts;
-    ramGiB = h.inventory.ramGiB ?? null;
-  } else {
-    const r = h as ScalewayHostConfig | HetznerDedicatedHostConfig | HetznerCloudHostConfig;
-    const name = r.kind === "scaleway" ? r.type : r.kind === "hetzner-dedicated" ? r.product : r.serverType;
-    const field = h.kind === "scaleway" ? "type" : h.kind === "hetzner-dedicated" ? "product" : "serverType";
-    const kind = h.kind === "scaleway" ? "gpu-instance" : h.kind === "hetzner-dedicated" ? "dedicated" : "cloud-cpu";
-    offer = c.offers.find((o) => o.provider === provider && o.kind === kind && o.name.toLowerCase() === name.toLowerCase()) ?? findOffer(`${provider}-${name}`, c);
-    if (!offer || offer.provider !== provider || offer.kind !== kind) {
-      const names = c.offers.filter((o) => o.provider === provider && o.kind === kind).map((o) => o.name);
-      problems.push(`${path}.${field}: "${name}" is not a ${provider} ${kind} offer; allowed: ${list(names)}`);
-      return null;
-    }
-    location = (r.kind === "scaleway" ? r.zone : r.location).toLowerCase();
-    const locField = h.kind === "scaleway" ? "zone" : "location";
-    if (!offer.locations.includes(location)) {
-      problems.push(`${path}.${locField}: ${offer.name} is not offered in "${location}"; it is offered in ${offer.locations.join(", ")}`);
-      return null;
-    }
-    if (offer.status !== "listed") {
-      problems.push(`${path}.${field}: ${offer.name} is no longer listed by ${provider}; pick a listed offer (\`gpu-hosting catalog offers\`)${h.kind === "hetzner-dedicated" ? " or adopt an existing server with serverNumber" : ""}`);
-      if (!(h.kind === "hetzner-dedicated" && h.serverNumber)) return null;
-    }
-    gpu = offer.gpu ? findGpu(offer.gpu, c) : undefined;
-    gpuCount = offer.gpuCount;
-    nonGpuWatts = offer.nonGpuWatts;
-    ramGiB = offer.ramGiB;
-  }
-
-  const loc = provider === "onprem" || provider === "colocation" ? undefined : findLocation(provider, location, c);
+  const owned = offer === null;
+  const loc = owned ? undefined : findLocation(provider, location, c);
   const site = h.site ?? `${provider}-${location}`;
   const siteCfg = sites.find((s) => s.name === site);
   const country = loc?.country ?? siteCfg?.country ?? null;
   const power = hostPower({ gpuCount, gpuBoardWatts: gpu?.boardPowerWatts ?? 0, gpuPowerCapWatts: h.gpuPowerCapWatts, nonGpuWatts });
-  const onprem = h.kind === "onprem" || h.kind === "colocation";
   return {
     name: h.name,
     kind: h.kind,
@@ -163,8 +107,8 @@ export function resolveHost(h: HostConfig, i: number, sites: SiteConfig[], probl
     ramGiB,
     rentEurPerMonth: offer ? offer.eurPerMonth : null,
     setupEur: offer?.setupEur ?? 0,
-    hardwareEur: onprem ? (h.hardwareEur ?? null) : null,
-    amortisationMonths: onprem ? h.amortisationMonths : 36,
+    hardwareEur: r.resolved.hardwareEur,
+    amortisationMonths: r.resolved.amortisationMonths,
     sshAllowedCidrs: h.sshAllowedCidrs,
   };
 }

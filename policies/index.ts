@@ -1,17 +1,10 @@
 /**
- * The gpu-hosting policy pack: `pulumi preview --policy-pack policies`. This file only lists the
- * policies; each lives in its own file and calls the pure checks in core/checks.
+ * The gpu-hosting policy pack: `pulumi preview --policy-pack policies`. The policies are the rows
+ * of `POLICY_TABLE` in table.ts, each over a pure check in core/checks; this file only starts the pack.
  */
 import { PolicyPack } from "@pulumi/policy";
-import { allowedLocationsPolicy } from "./allowedLocations";
-import { costBudgetPolicy } from "./costBudget";
-import { gpuCapabilityPolicy } from "./gpuCapability";
-import { networkExposurePolicy } from "./networkExposure";
-import { powerBudgetPolicy } from "./powerBudget";
-import { powerHeadroomPolicy } from "./powerHeadroom";
-import { secretsPolicy } from "./secrets";
-import { vramFitPolicy } from "./vramFit";
+import { policies } from "./table";
 
-export const policies = [vramFitPolicy, gpuCapabilityPolicy, powerBudgetPolicy, powerHeadroomPolicy, costBudgetPolicy, allowedLocationsPolicy, networkExposurePolicy, secretsPolicy];
+export { policies };
 
 new PolicyPack("gpu-hosting", { policies });

@@ -5,18 +5,23 @@
  * read becomes a violation (fail closed).
  */
 import type { PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
-import type { PolicyConfigSchema } from "@pulumi/policy/policy";
 import { configDefaults, runCheck, type Check, type CheckContext, type EnforcementLevel, type PolicyConfig } from "../core/checks";
 import type { ResourceFacts } from "../core/checks/networkExposure";
 import { parseStackConfig } from "../core/config/schema";
 import { buildFleet } from "../core/fleet";
+import { FLEET_TYPE } from "../core/tokens";
 
-/** Type token of the component that carries the stack's facts. */
-export const FLEET_TYPE = "gpu-hosting:fleet:Fleet";
+/** Type token of the component that carries the stack's facts (declared in core/tokens.ts). */
+export { FLEET_TYPE };
 
-/** CrossGuard config schema from a check's own schema (defaults included). */
-export function schemaOf(check: Check<never>): PolicyConfigSchema {
-  return { properties: check.configSchema as unknown as PolicyConfigSchema["properties"] };
+/**
+ * Which finding levels a policy reports, and the settings its check gets, from the policy's
+ * config as CrossGuard hands it over. A fixed list of levels passes the config through unchanged.
+ */
+export type LevelSelector = readonly EnforcementLevel[] | ((config: Record<string, unknown>) => { levels: readonly EnforcementLevel[]; settings: Record<string, unknown> });
+
+function select(levels: LevelSelector, config: Record<string, unknown>): { levels: readonly EnforcementLevel[]; settings: Record<string, unknown> } {
+  return typeof levels === "function" ? levels(config) : { levels, settings: config };
 }
 
 /** Rebuilds the check context from the Fleet component's inputs; throws with what is missing. */
@@ -39,7 +44,7 @@ export function report(
   check: Check<never>,
   ctxOrError: () => CheckContext,
   settings: Record<string, unknown>,
-  levels: EnforcementLevel[],
+  levels: readonly EnforcementLevel[],
   reportViolation: (message: string, urn?: string) => void,
   urn?: string,
 ): void {
@@ -58,15 +63,16 @@ export function report(
 }
 
 /** validateResource for checks over the fleet. */
-export function fleetResourceValidator(check: Check<never>, levels: EnforcementLevel[] = ["mandatory", "advisory"]) {
+export function fleetResourceValidator(check: Check<never>, levels: LevelSelector = ["mandatory", "advisory"]) {
   return (args: ResourceValidationArgs, reportViolation: ReportViolation): void => {
     if (args.type !== FLEET_TYPE) return;
-    report(check, () => contextFromFleetProps(args.props), args.getConfig<Record<string, unknown>>() ?? {}, levels, (m) => reportViolation(m));
+    const s = select(levels, args.getConfig<Record<string, unknown>>() ?? {});
+    report(check, () => contextFromFleetProps(args.props), s.settings, s.levels, (m) => reportViolation(m));
   };
 }
 
 /** validateStack for checks over the fleet and the provider resources. */
-export function fleetStackValidator(check: Check<never>, levels: EnforcementLevel[] = ["mandatory", "advisory"]) {
+export function fleetStackValidator(check: Check<never>, levels: LevelSelector = ["mandatory", "advisory"]) {
   return (args: StackValidationArgs, reportViolation: ReportViolation): void => {
     const fleets = args.resources.filter((r: PolicyResource) => r.type === FLEET_TYPE);
     const ours = args.resources.filter((r: PolicyResource) => r.type.startsWith("gpu-hosting:"));
@@ -75,8 +81,9 @@ export function fleetStackValidator(check: Check<never>, levels: EnforcementLeve
       return;
     }
     const resources: ResourceFacts[] = args.resources.map((r: PolicyResource) => ({ type: r.type, name: r.name, props: (r.props ?? {}) as Record<string, unknown> }));
+    const s = select(levels, args.getConfig<Record<string, unknown>>() ?? {});
     for (const f of fleets) {
-      report(check, () => contextFromFleetProps(f.props, resources), args.getConfig<Record<string, unknown>>() ?? {}, levels, reportViolation, f.urn);
+      report(check, () => contextFromFleetProps(f.props, resources), s.settings, s.levels, reportViolation, f.urn);
     }
   };
 }

@@ -1,4 +1,4 @@
-import { catalog, closest, findGpu, findModel, findOffer, matchModel, validateCatalog } from "../core/catalog";
+import { catalog, closest, findGpu, findModel, findOffer, gpuPowerLimitRange, matchModel, validateCatalog } from "../core/catalog";
 import gpusJson from "../core/catalog/data/gpus.json";
 import locationsJson from "../core/catalog/data/locations.json";
 import modelsJson from "../core/catalog/data/models.json";
@@ -129,6 +129,63 @@ describe("catalog data", () => {
   it("suggests the closest names for a typo", () => {
     const names = c.models.flatMap((m) => [m.id, ...m.aliases]);
     expect(closest("llama-3.1-8bb", names)).toContain("llama-3.1-8b");
+  });
+});
+
+describe("GPU power-limit ranges", () => {
+  const gpus = catalog().gpus;
+
+  // GPUs whose board power lies outside the settable range because a source says so, with the
+  // reason. None today: every range read or estimated includes the board power.
+  const boardPowerOutsideRange: Record<string, string> = {};
+
+  it.each(gpus.map((g) => [g.id, g] as const))("%s has a range with min > 0 that contains its board power, with sources", (id, g) => {
+    const r = g.powerLimitWatts;
+    expect(r.min).toBeGreaterThan(0);
+    expect(r.max).toBeGreaterThanOrEqual(r.min);
+    expect(r.sources.length).toBeGreaterThanOrEqual(1);
+    for (const s of r.sources) {
+      expect(s.url).toMatch(/^https?:\/\//);
+      expect(s.read).toMatch(/^20\d\d-\d\d-\d\d$/);
+      expect(s.note?.length ?? 0).toBeGreaterThan(0);
+    }
+    if (!(id in boardPowerOutsideRange)) {
+      expect(r.min).toBeLessThanOrEqual(g.boardPowerWatts);
+      expect(g.boardPowerWatts).toBeLessThanOrEqual(r.max);
+    }
+  });
+
+  // Values read from real nvidia-smi output or NVIDIA documentation (see the sources' notes).
+  it.each<[string, number, number]>([
+    ["h100-sxm-80gb", 200, 700], // nvidia-smi -q -d power: Min 200.00 W, Max 700.00 W
+    ["b200", 200, 1000], // DGX B200 user guide: AllowableMin 200, AllowableMax 1000
+    ["a100-sxm-80gb", 100, 400], // nvidia-smi -q: Min 100.00 W, Max 400.00 W
+    ["rtx-4090", 150, 450], // nvidia-smi -q -x: min 150.00 W, max 450.00 W
+    ["rtx-3090", 100, 375], // nvidia-smi -q -x: min 100.00 W, max 375.00 W
+    ["rtx-4000-sff-ada", 30, 70], // nvidia-smi -q -x: min 30.00 W, max 70.00 W
+    ["rtx-pro-6000-blackwell-max-q", 250, 325], // nvidia-smi -q -x: min 250.00 W, max 325.00 W
+  ])("%s can be set to %i-%i W (confirmed)", (id, minWatts, maxWatts) => {
+    expect(gpuPowerLimitRange(findGpu(id)!)).toEqual({ minWatts, maxWatts, confirmed: true });
+  });
+
+  it("marks estimated ranges as unconfirmed", () => {
+    expect(gpuPowerLimitRange(findGpu("l4")!).confirmed).toBe(false);
+    expect(gpuPowerLimitRange(findGpu("mi300x")!)).toMatchObject({ maxWatts: 750, confirmed: false });
+    for (const g of gpus) {
+      const unconfirmed = g.powerLimitWatts.sources.every((s) => s.confidence === "unconfirmed");
+      expect(gpuPowerLimitRange(g).confirmed).toBe(!unconfirmed);
+    }
+  });
+
+  // validateCatalog prints nested paths as `powerLimitWatts].max` today, hence the optional `]`.
+  it("rejects a range with max below min or min of 0, naming the field", () => {
+    const base = gpusJson[0]!;
+    const flipped = { ...raw, gpus: [{ ...base, powerLimitWatts: { ...base.powerLimitWatts, min: 700, max: 200 } }] };
+    expect(() => validateCatalog(flipped)).toThrow(/gpus\.json\[0\]\.powerLimitWatts\]?\.max: max must be at least min/);
+    const zero = { ...raw, gpus: [{ ...base, powerLimitWatts: { ...base.powerLimitWatts, min: 0 } }] };
+    expect(() => validateCatalog(zero)).toThrow(/gpus\.json\[0\]\.powerLimitWatts\]?\.min/);
+    const noSources = { ...raw, gpus: [{ ...base, powerLimitWatts: { ...base.powerLimitWatts, sources: [] } }] };
+    expect(() => validateCatalog(noSources)).toThrow(/gpus\.json\[0\]\.powerLimitWatts\]?\.sources: every catalog entry needs at least one source/);
   });
 });
 

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import YAML from "yaml";
+import { CORE_SCHEMA, dump, load } from "js-yaml";
 
 const ROOT = path.join(__dirname, "..");
 const MAIN = path.join(ROOT, "dist", "cli", "main.js");
@@ -24,10 +24,10 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gh-check-"));
 
 /** Writes a variant of the prod stack with `edit` applied to its config map. */
 function variant(name: string, edit: (config: Record<string, unknown>) => void): string {
-  const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> };
+  const doc = load(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.prod.yaml"), "utf8"), { schema: CORE_SCHEMA }) as { config: Record<string, unknown> };
   edit(doc.config);
   const file = path.join(tmp, `Pulumi.${name}.yaml`);
-  fs.writeFileSync(file, YAML.stringify(doc));
+  fs.writeFileSync(file, dump(doc));
   return file;
 }
 
@@ -124,7 +124,25 @@ describe("invalid input exits 2 and names the problem", () => {
     const file = variant("catalog", (c) => ((c["gpu-hosting:hosts"] as Record<string, unknown>[])[0]!.product = "GEX99"));
     const r = check(file);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/gpu-hosting:hosts\[0\]\.product: "GEX99" is not a hetzner dedicated offer; allowed: GEX45/);
+    expect(r.stderr).toContain('gpu-hosting:hosts[0].product: "GEX99" is not a Hetzner dedicated server product; allowed: GEX45, GEX63, GEX131; did you mean GEX45?');
+  });
+
+  const NEEDS = "a stack file needs a top-level config: mapping with gpu-hosting: keys";
+  it.each<[string, string, string]>([
+    ["an empty file", "", "empty file; " + NEEDS],
+    ["a file of whitespace and comments", "\n  \n# config:\n#   gpu-hosting:hosts: []\n", "empty file (only comments); " + NEEDS],
+    ["a file without config:", "foo: 1\nbar:\n  gpu-hosting:hosts: []\n", "no top-level config: key (found: foo, bar); " + NEEDS],
+    ["a file whose config: is null", "config:\n", "config: is empty, no gpu-hosting: settings; " + NEEDS],
+    ["a file whose config: is {}", "config: {}\n", "config: is empty, no gpu-hosting: settings; " + NEEDS],
+    ["a file whose config: has no gpu-hosting: key", "config:\n  scaleway:region: fr-par\n", "config: has no gpu-hosting: settings (found: scaleway:region); " + NEEDS],
+    ["a list instead of a mapping", "- config\n", "the document is a list, not a mapping; " + NEEDS],
+  ])("%s", (_what, text, problem) => {
+    const file = path.join(tmp, `Pulumi.${_what.replace(/[^a-z]+/gi, "-")}.yaml`);
+    fs.writeFileSync(file, text);
+    const r = check(file);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(`error: ${file}: ${problem}\n`);
+    expect(r.status).toBe(2);
   });
 
   it("a bad format, a bad policy config, and both --stack and a file", () => {

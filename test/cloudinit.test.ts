@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parse } from "yaml";
+import { load } from "js-yaml";
 import { AUTO_UPGRADES_CONFIG, renderHardeningCloudConfig, SSHD_HARDENING_CONFIG, SSHD_HARDENING_DROPIN, type HardeningOptions } from "../core/cloudinit";
 
 const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHc5Ylq2lVz0m3m8aJ9Xw5V1tq8m3VxQKf6q7bYpZ0nA ops@gpu-hosting";
@@ -33,7 +33,7 @@ describe("renderHardeningCloudConfig settings", () => {
   it.each(VARIANTS)("%s: non-root sudo user with the keys, root and passwords off", (_, options) => {
     const text = renderHardeningCloudConfig(options);
     expect(text.startsWith("#cloud-config\n")).toBe(true);
-    const c = parse(text) as CloudConfig;
+    const c = load(text) as CloudConfig;
     expect(c.users).toEqual([
       {
         name: options.adminUser,
@@ -53,7 +53,7 @@ describe("renderHardeningCloudConfig settings", () => {
   });
 
   it("writes an sshd drop-in that sorts before cloud-init's own and disables root, password and keyboard-interactive login", () => {
-    const c = parse(renderHardeningCloudConfig(VARIANTS[0]![1])) as CloudConfig;
+    const c = load(renderHardeningCloudConfig(VARIANTS[0]![1])) as CloudConfig;
     const dropin = c.write_files.find((f) => f.path === SSHD_HARDENING_DROPIN);
     expect(SSHD_HARDENING_DROPIN).toBe("/etc/ssh/sshd_config.d/01-gpu-hosting-hardening.conf");
     expect(dropin).toEqual({ path: SSHD_HARDENING_DROPIN, owner: "root:root", permissions: "0644", content: SSHD_HARDENING_CONFIG });
@@ -61,7 +61,7 @@ describe("renderHardeningCloudConfig settings", () => {
   });
 
   it("turns on daily unattended upgrades and restarts sshd after checking its config", () => {
-    const c = parse(renderHardeningCloudConfig(VARIANTS[0]![1])) as CloudConfig;
+    const c = load(renderHardeningCloudConfig(VARIANTS[0]![1])) as CloudConfig;
     expect(c.write_files.find((f) => f.path === "/etc/apt/apt.conf.d/20auto-upgrades")?.content).toBe(AUTO_UPGRADES_CONFIG);
     expect(AUTO_UPGRADES_CONFIG).toContain('APT::Periodic::Unattended-Upgrade "1";');
     expect(c.runcmd).toEqual([

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import YAML from "yaml";
+import { CORE_SCHEMA, load } from "js-yaml";
 import { discover, knownHostKeys, parseTarget } from "../cli/discover";
 import { UsageError } from "../cli/errors";
 import { OnpremHostConfig } from "../core/config/schema";
@@ -195,7 +195,7 @@ describeWithSshd("discover against a real sshd on 127.0.0.1", () => {
 
   it("prints a stack snippet that parses, validates, and pins the server's key", async () => {
     const r = await discover({ target, identity: sshd.clientKeyPath, knownHosts: emptyKnownHosts, site: "basement" });
-    const doc = YAML.parse(r.snippet) as Record<string, unknown[]>;
+    const doc = load(r.snippet, { schema: CORE_SCHEMA }) as Record<string, unknown[]>;
     expect(Object.keys(doc)).toEqual(["gpu-hosting:hosts"]);
     const entry = doc["gpu-hosting:hosts"]![0] as Record<string, unknown>;
     expect(entry).toEqual({
@@ -209,6 +209,11 @@ describeWithSshd("discover against a real sshd on 127.0.0.1", () => {
       inventory: { gpu: null, gpuCount: 0, ramGiB: Math.round(parseMeminfo(fs.readFileSync("/proc/meminfo", "utf8")).memTotalGiB) },
     });
     expect(OnpremHostConfig.safeParse(entry).success).toBe(true);
+    // Readable to paste: block style, two-space indents, the key unquoted on one line.
+    const body = r.snippet.split("\n").filter((l) => !l.startsWith("#"));
+    expect(body.slice(0, 3)).toEqual(["gpu-hosting:hosts:", `  - name: ${entry.name as string}`, "    kind: onprem"]);
+    expect(body).toContain(`    hostKey: ${sshd.hostPublicKey}`);
+    expect(body).toContain("    inventory:");
     const comments = r.snippet.split("\n").filter((l) => l.startsWith("#")).join("\n");
     expect(comments).toContain(`# host key  ssh-ed25519 ${sshKeygenFingerprint(sshd.hostPublicKey)} (accepted on first use`);
     expect(comments).toContain("# GPUs      no GPUs");
@@ -242,7 +247,7 @@ describeWithSshd("discover against a real sshd on 127.0.0.1", () => {
     const y = cli("discover", target, "-i", sshd.clientKeyPath, "--known-hosts", emptyKnownHosts, "--name", "gpu1");
     expect(y.stderr).toBe("");
     expect(y.status).toBe(0);
-    expect((YAML.parse(y.stdout) as { "gpu-hosting:hosts": { name: string; hostKey: string }[] })["gpu-hosting:hosts"][0]).toMatchObject({ name: "gpu1", hostKey: sshd.hostPublicKey });
+    expect((load(y.stdout, { schema: CORE_SCHEMA }) as { "gpu-hosting:hosts": { name: string; hostKey: string }[] })["gpu-hosting:hosts"][0]).toMatchObject({ name: "gpu1", hostKey: sshd.hostPublicKey });
 
     const j = cli("discover", target, "-i", sshd.clientKeyPath, "--known-hosts", emptyKnownHosts, "--json");
     expect(j.status).toBe(0);

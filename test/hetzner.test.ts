@@ -8,6 +8,7 @@ import { renderHardeningCloudConfig } from "../core/cloudinit";
 import { HetznerCloudHostConfig, HetznerDedicatedHostConfig } from "../core/config/schema";
 import { resolveHost, type HostFacts } from "../core/fleet";
 import { robotFirewallRules } from "../components/hetzner/robotProvider";
+import type { FirewallRule } from "../core/hetzner/robot";
 import { factTags } from "../components/host";
 import * as hetzner from "../components/hetzner";
 import { findInClear, outputValue, recordResources, SECRET_SIG, SECRET_SIG_KEY, type Recorder } from "./helpers/mocks";
@@ -19,6 +20,8 @@ const PRIVATE_MATERIAL = "b3BlbnNzaC1rZXktdjEAAAAAFAKEPRIVATEKEYMATERIALh3tZ";
 const PRIVATE_KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${PRIVATE_MATERIAL}\n-----END OPENSSH PRIVATE KEY-----\n`;
 const FINGERPRINT = "56:29:99:a4:5d:ed:ac:95:c1:f5:88:82:90:5d:dd:10";
 const CIDRS = ["203.0.113.0/24", "2001:db8::/48"];
+/** Robot's firewall cannot filter IPv6 by source address, so dedicated (Robot) hosts list IPv4 CIDRs only. */
+const ROBOT_CIDRS = ["203.0.113.0/24", "198.51.100.0/24"];
 
 const T = {
   dedicated: "gpu-hosting:hetzner:DedicatedServer",
@@ -39,7 +42,7 @@ const T = {
 };
 
 function dedicatedFacts(name: string, product = "GEX45", location = "fsn1"): HostFacts {
-  const host = HetznerDedicatedHostConfig.parse({ kind: "hetzner-dedicated", name, product, location, serverNumber: 321, sshAllowedCidrs: CIDRS });
+  const host = HetznerDedicatedHostConfig.parse({ kind: "hetzner-dedicated", name, product, location, serverNumber: 321, sshAllowedCidrs: ROBOT_CIDRS });
   const problems: string[] = [];
   const facts = resolveHost(host, 0, [], problems);
   if (!facts) throw new Error(problems.join("\n"));
@@ -120,7 +123,7 @@ beforeAll(async () => {
     "gpu-1",
     dedicatedArgs("gpu-1", {
       serverNumber: 321,
-      sshAllowedCidrs: CIDRS,
+      sshAllowedCidrs: ROBOT_CIDRS,
       privateNetwork: { vlan: 4000, networkIpRange: "10.100.0.0/16", vswitchSubnet: "10.100.1.0/24" },
       loadBalancer: { domain: "llm.example.com" },
     }),
@@ -171,15 +174,20 @@ describe("hetzner.DedicatedServer children", () => {
   it("adopts server 321 as a GEX45 in fsn1 with the firewall rules: SSH from the CIDRs and the serving port from the network", () => {
     const s = rec.one(T.robotServer, "gpu-1-server").inputs;
     expect(s).toMatchObject({ serverNumber: 321, productId: "GEX45", location: "fsn1", confirmOrder: false, authorizedKeys: [FINGERPRINT], addons: ["primary_ipv4"], dist: "Ubuntu 24.04 LTS base" });
-    expect(s.firewallRules).toEqual(robotFirewallRules({ sshAllowedCidrs: CIDRS, privateNetwork: { ipRange: "10.100.0.0/16", port: 8000 } }));
-    expect((s.firewallRules as { dstPort?: string; srcIp?: string }[]).filter((r) => r.dstPort === "22").map((r) => r.srcIp)).toEqual(CIDRS);
+    expect(s.firewallRules).toEqual(robotFirewallRules({ sshAllowedCidrs: ROBOT_CIDRS, privateNetwork: { ipRange: "10.100.0.0/16", port: 8000 } }));
+    const rules = s.firewallRules as FirewallRule[];
+    expect(rules.filter((r) => r.dstPort === "22").map((r) => r.srcIp)).toEqual(ROBOT_CIDRS);
+    expect(rules.find((r) => r.dstPort === "8000")).toEqual({ name: "private network", ipVersion: "ipv4", srcIp: "10.100.0.0/16", dstPort: "8000", protocol: "tcp", action: "accept" });
+    // Within Robot's documented limits: at most 10 rules; addresses and protocols only with an IP version.
+    expect(rules.length).toBeLessThanOrEqual(10);
+    expect(rules.filter((r) => (r.srcIp !== undefined && r.ipVersion !== "ipv4") || (r.protocol !== undefined && r.ipVersion === undefined))).toEqual([]);
   });
 
   it("orders only with confirmOrder, taking the SSH CIDRs from the facts by default", () => {
     const s = rec.one(T.robotServer, "gpu-2-server").inputs;
     expect(s.serverNumber).toBeUndefined();
     expect(s.confirmOrder).toBe(true);
-    expect(s.firewallRules).toEqual(robotFirewallRules({ sshAllowedCidrs: CIDRS }));
+    expect(s.firewallRules).toEqual(robotFirewallRules({ sshAllowedCidrs: ROBOT_CIDRS }));
   });
 
   it("protects the Robot server only when asked", () => {
@@ -273,42 +281,42 @@ describe("hetzner.DedicatedServer outputs and secrets", () => {
 describe("hetzner.DedicatedServer checks", () => {
   it("rejects a product Hetzner does not sell, listing the products and the closest one", () => {
     expect(errorOf(() => new hetzner.DedicatedServer("bad-1", dedicatedArgs("bad-1", { product: "GEX99" })))).toBe(
-      'hetzner.DedicatedServer bad-1: product "GEX99" is not a Hetzner dedicated server offer; allowed: GEX45, GEX63, GEX131 (older ones with serverNumber: GEX44, GEX130); did you mean GEX45?',
+      'hetzner.DedicatedServer bad-1.product: "GEX99" is not a Hetzner dedicated server product; allowed: GEX45, GEX63, GEX131; did you mean GEX45?',
     );
   });
 
   it("rejects GEX45 in a location that does not offer it", () => {
     expect(errorOf(() => new hetzner.DedicatedServer("bad-2", dedicatedArgs("bad-2", { location: "ash" })))).toBe(
-      'hetzner.DedicatedServer bad-2: location "ash" does not offer GEX45; it is offered in fsn1, hel1, nbg1',
+      'hetzner.DedicatedServer bad-2.location: "ash" does not offer GEX45; it is offered in fsn1, hel1, nbg1',
     );
   });
 
   it("rejects ordering GEX44 (no longer listed) but adopts one with serverNumber", () => {
     expect(errorOf(() => new hetzner.DedicatedServer("bad-3", dedicatedArgs("bad-3", { product: "GEX44" })))).toBe(
-      'hetzner.DedicatedServer bad-3: product "GEX44" is no longer listed by Hetzner, so it cannot be ordered; adopt a server you already have with serverNumber, or pick a listed product: GEX45, GEX63, GEX131',
+      'hetzner.DedicatedServer bad-3.product: "GEX44" is no longer listed by Hetzner; pick a listed one: GEX45, GEX63, GEX131; or adopt a server you already have with serverNumber',
     );
     expect(() => new hetzner.DedicatedServer("old-1", dedicatedArgs("old-1", { product: "GEX44", serverNumber: 321, facts: dedicatedFacts("old-1", "GEX44") }))).not.toThrow();
   });
 
   it("rejects an order without SSH key fingerprints, and a malformed fingerprint", () => {
     expect(errorOf(() => new hetzner.DedicatedServer("bad-4", dedicatedArgs("bad-4", { authorizedKeyFingerprints: [] })))).toBe(
-      'hetzner.DedicatedServer bad-4: authorizedKeyFingerprints is empty; an order needs at least one SSH key uploaded to Robot (Key management), given by its fingerprint such as "56:29:99:a4:5d:ed:ac:95:c1:f5:88:82:90:5d:dd:10"',
+      'hetzner.DedicatedServer bad-4.authorizedKeys: empty; ordering a server needs at least one SSH key uploaded to Robot (Key management), given by its fingerprint such as "56:29:99:a4:5d:ed:ac:95:c1:f5:88:82:90:5d:dd:10" (or adopt a server with serverNumber)',
     );
     expect(errorOf(() => new hetzner.DedicatedServer("bad-5", dedicatedArgs("bad-5", { authorizedKeyFingerprints: ["SHA256:abc"] })))).toBe(
-      'hetzner.DedicatedServer bad-5: authorizedKeyFingerprints[0] "SHA256:abc" is not a Robot key fingerprint; copy it from Robot → Key management (16 hex pairs joined by ":")',
+      'hetzner.DedicatedServer bad-5.authorizedKeys[0]: "SHA256:abc" is not a Robot key fingerprint; copy it from Robot → Key management (16 hex pairs joined by ":")',
     );
   });
 
   it("rejects a load balancer without a private network", () => {
     expect(errorOf(() => new hetzner.DedicatedServer("bad-6", dedicatedArgs("bad-6", { loadBalancer: { domain: "llm.example.com" } })))).toBe(
-      "hetzner.DedicatedServer bad-6: loadBalancer needs privateNetwork: the load balancer reaches the server through the vSwitch",
+      "hetzner.DedicatedServer bad-6.loadBalancer: needs privateNetwork: the load balancer reaches the server through the vSwitch",
     );
   });
 
   it("rejects a bad private network before declaring the server", () => {
     const args = dedicatedArgs("bad-8", { serverNumber: 321, privateNetwork: { vlan: 3999, networkIpRange: "10.100.0.0/16", vswitchSubnet: "10.100.1.0/24" } });
     expect(errorOf(() => new hetzner.DedicatedServer("bad-8", args))).toBe(
-      "hetzner.DedicatedServer bad-8: privateNetwork.vlan: 3999 is not allowed; Robot vSwitch VLAN IDs are integers from 4000 to 4091 (e.g. 4000)",
+      "hetzner.DedicatedServer bad-8.privateNetwork.vlan: 3999 is not allowed; Robot vSwitch VLAN IDs are integers from 4000 to 4091 (e.g. 4000)",
     );
   });
 
@@ -320,7 +328,7 @@ describe("hetzner.DedicatedServer checks", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(pulumi.ResourceError);
-    expect((err as Error).message).toBe('hetzner.DedicatedServer bad-7: location "hel1" does not offer GEX131; it is offered in nbg1, fsn1');
+    expect((err as Error).message).toBe('hetzner.DedicatedServer bad-7.location: "hel1" does not offer GEX131; it is offered in nbg1, fsn1');
     expect(rec.resources.filter((r) => r.name.startsWith("bad-") && r.custom)).toEqual([]);
   });
 });
@@ -414,10 +422,10 @@ describe("hetzner.CpuServer", () => {
 
   it("rejects a server type that is not a dedicated-vCPU offer, and a location without it", () => {
     expect(errorOf(() => new hetzner.CpuServer("cpu-bad-1", cpuArgs("cpu-bad-1", { serverType: "cx22" })))).toBe(
-      'hetzner.CpuServer cpu-bad-1: serverType "cx22" is not a listed Hetzner dedicated-vCPU (cloud-cpu) offer; allowed: ccx33, ccx43, ccx53, ccx63; did you mean ccx33?',
+      'hetzner.CpuServer cpu-bad-1.serverType: "cx22" is not a Hetzner dedicated-vCPU (cloud-cpu) server type; allowed: ccx33, ccx43, ccx53, ccx63; did you mean ccx33?',
     );
     expect(errorOf(() => new hetzner.CpuServer("cpu-bad-2", cpuArgs("cpu-bad-2", { location: "sin" })))).toBe(
-      'hetzner.CpuServer cpu-bad-2: location "sin" does not offer ccx33; it is offered in fsn1, nbg1, hel1, ash, hil',
+      'hetzner.CpuServer cpu-bad-2.location: "sin" does not offer ccx33; it is offered in fsn1, nbg1, hel1, ash, hil',
     );
   });
 
@@ -428,5 +436,23 @@ describe("hetzner.CpuServer", () => {
     [{ "gpu-hosting/host": "a".repeat(70) }, { "gpu-hosting/host": "a".repeat(63) }],
   ])("hcloudLabels(%j) is %j", (tags, labels) => {
     expect(hetzner.hcloudLabels(tags)).toEqual(labels);
+  });
+});
+
+describe("hetzner.DedicatedServer Robot firewall limits", () => {
+  it("refuses an IPv6 SSH source, which Robot's firewall cannot filter, before declaring anything", () => {
+    const message = errorOf(() => new hetzner.DedicatedServer("fw-1", dedicatedArgs("fw-1", { serverNumber: 321, sshAllowedCidrs: CIDRS })));
+    expect(message).toMatch(/^hetzner\.DedicatedServer fw-1/);
+    expect(message).toContain(
+      'sshAllowedCidrs[1]: "2001:db8::/48" is IPv6; Robot\'s firewall cannot filter IPv6 by source address (src_ip needs ip_version ipv4), so IPv6 is dropped here; list IPv4 CIDRs, and reach the server over IPv4',
+    );
+    expect(rec.resources.filter((r) => r.name.startsWith("fw-1-"))).toEqual([]);
+  });
+
+  it("refuses more SSH CIDRs than Robot's 10 rules leave room for, naming how many fit", () => {
+    const cidrs = Array.from({ length: 9 }, (_, i) => `198.51.100.${i * 16}/28`);
+    const message = errorOf(() => new hetzner.DedicatedServer("fw-2", dedicatedArgs("fw-2", { serverNumber: 321, sshAllowedCidrs: cidrs })));
+    expect(message).toContain("sshAllowedCidrs: 9 CIDRs need 13 rules");
+    expect(message).toContain("merge them into at most 6 wider CIDRs");
   });
 });

@@ -5,12 +5,15 @@
  * resources that the stack program registers under Pulumi mocks.
  */
 import path from "node:path";
-import { CHECKS, configDefaults } from "../core/checks";
+import { allowedLocations, CHECKS, configDefaults, costBudget, gpuCapability, networkExposure, powerBudget, secrets, vramFit, type Check } from "../core/checks";
+import { FLEET_TYPE } from "../core/tokens";
+import { FLEET_TYPE as FLEET_TYPE_FROM_POLICIES } from "../policies/shared";
+import { POLICY_TABLE, policies, type FindingLevels } from "../policies/table";
 import { startPolicyPack, type AnalyzerResource, type PolicyPackHandle } from "../testing/analyzer";
 import type { RecordedResource } from "./helpers/mocks";
 import { runProgram, stackFileConfig } from "./helpers/program";
 
-const FLEET = "gpu-hosting:fleet:Fleet";
+const FLEET = FLEET_TYPE;
 let pack: PolicyPackHandle;
 
 beforeAll(async () => {
@@ -66,6 +69,54 @@ describe("policy pack metadata", () => {
   });
 });
 
+describe("the pack is one table over core/checks", () => {
+  const BOTH: FindingLevels = ["mandatory", "advisory"];
+  // What the eight one-file wrappers declared before the table replaced them.
+  it.each<[string, Check<never>, "mandatory" | "advisory", "resource" | "stack", FindingLevels]>([
+    ["vram-fit", vramFit as never, "mandatory", "resource", BOTH],
+    ["gpu-capability", gpuCapability as never, "mandatory", "resource", BOTH],
+    ["power-budget", powerBudget as never, "mandatory", "stack", ["mandatory"]],
+    ["power-headroom", powerBudget as never, "advisory", "stack", ["advisory"]],
+    ["cost-budget", costBudget as never, "advisory", "stack", BOTH],
+    ["allowed-locations", allowedLocations as never, "mandatory", "resource", BOTH],
+    ["network-exposure", networkExposure as never, "mandatory", "stack", ["mandatory"]],
+    ["secrets", secrets as never, "mandatory", "resource", BOTH],
+  ])("%s: its check, level, kind, reported levels, text and config schema", (name, check, level, kind, reports) => {
+    const i = POLICY_TABLE.findIndex((r) => r.name === name);
+    const row = POLICY_TABLE[i]!;
+    expect({ check: row.check === check, level: row.enforcementLevel, kind: row.kind, reports: row.reports }).toEqual({ check: true, level, kind, reports });
+    const policy = policies[i]!;
+    expect(policy.name).toBe(name);
+    expect(policy.enforcementLevel).toBe(level);
+    expect(policy.description).toBe(
+      name === "power-headroom" ? "Checks that every site with a power budget keeps the configured headroom (advisory warning before power-budget fails)." : check.description,
+    );
+    expect(policy.remediationSteps).toBe(check.remediationSteps);
+    const extra = name === "network-exposure" ? { enforceInAllEnvironments: { type: "boolean", description: "enforce outside production stacks too", default: false } } : {};
+    expect(policy.configSchema).toEqual({ properties: { ...check.configSchema, ...extra } });
+    expect(Object.keys(policy.configSchema!.properties)).toEqual([...Object.keys(check.configSchema), ...Object.keys(extra)]);
+    expect(["validateResource" in policy, "validateStack" in policy]).toEqual(kind === "resource" ? [true, false] : [false, true]);
+  });
+
+  it("has one row per check, named after it, plus power-headroom", () => {
+    expect(POLICY_TABLE.map((r) => r.name)).toEqual(["vram-fit", "gpu-capability", "power-budget", "power-headroom", "cost-budget", "allowed-locations", "network-exposure", "secrets"]);
+    for (const r of POLICY_TABLE.filter((x) => x.name !== "power-headroom")) expect(r.name).toBe(r.check.name);
+    expect(new Set(POLICY_TABLE.map((r) => r.check))).toEqual(new Set(CHECKS));
+  });
+
+  it("publishes through the analyzer protocol exactly what the table builds", async () => {
+    const info = await pack.info();
+    expect(info.policies.map((p) => ({ name: p.name, description: p.description, enforcementLevel: p.enforcementLevel, remediationSteps: p.remediationSteps, configSchema: p.configSchema }))).toEqual(
+      policies.map((p) => ({ name: p.name, description: p.description, enforcementLevel: p.enforcementLevel, remediationSteps: p.remediationSteps, configSchema: p.configSchema!.properties })),
+    );
+  });
+
+  it("declares the Fleet type token once, in core/tokens.ts", () => {
+    expect(FLEET_TYPE).toBe("gpu-hosting:fleet:Fleet");
+    expect(FLEET_TYPE_FROM_POLICIES).toBe(FLEET_TYPE);
+  });
+});
+
 describe("the facts reach the analyzer at preview", () => {
   it("the Fleet component's inputs carry the parsed stack config as plain values", async () => {
     const { resources } = await runProgram(stackFileConfig("Pulumi.dev.yaml"));
@@ -116,6 +167,48 @@ describe("broken variants are refused with the right policy", () => {
       expect.stringMatching(/^host dev-gpu: gpu-hosting:hosts\[0\]\.sshAllowedCidrs: 0\.0\.0\.0\/0 opens SSH to the whole internet/),
       "resource dev-gpu-sg: scaleway:instance/securityGroup:SecurityGroup opens port 22 to 0.0.0.0/0",
     ]);
+  });
+
+  it("power-headroom: only the advisory warning near a site's budget, which power-budget leaves out", async () => {
+    const c = dev();
+    c["gpu-hosting:sites"] = [{ name: "lab", powerBudgetWatts: 800, country: "DE" }];
+    c["gpu-hosting:hosts"] = [
+      ...(c["gpu-hosting:hosts"] as unknown[]),
+      { name: "rack", kind: "onprem", site: "lab", address: "192.0.2.10", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ7Ow1qv1mEoCo5M0mW7bqS8J4l6eD7lVZ6kq2m8cW5x", inventory: { gpu: "rtx-4090", gpuCount: 1, nonGpuWatts: 200 } },
+    ];
+    const { resources } = await runProgram(c);
+    const { stack } = await analyzeAll(resources);
+    const power = stack.filter((d) => d.policyName.startsWith("power-")).map((d) => [d.policyName, d.enforcementLevel, said(d.message)]);
+    expect(power).toEqual([["power-headroom", "advisory", expect.stringMatching(/^site lab: draws 650 W at peak, 81 % of its 800 W budget \(warning above 80 %\)/)]]);
+  });
+
+  it("network-exposure: outside production only with enforceInAllEnvironments", async () => {
+    const c = dev();
+    (c["gpu-hosting:hosts"] as Record<string, unknown>[])[0]!.sshAllowedCidrs = ["0.0.0.0/0"];
+    const { resources } = await runProgram(c);
+    const exposure = async () => (await analyzeAll(resources)).stack.filter((d) => d.policyName === "network-exposure").map((d) => [d.enforcementLevel, said(d.message)]);
+    expect(await exposure()).toEqual([]);
+    // No level given: the harness fills in the policy's own (mandatory), as the Pulumi CLI does.
+    await pack.configure({ "network-exposure": { enforceInAllEnvironments: true } });
+    try {
+      expect(await exposure()).toEqual([
+        ["mandatory", expect.stringMatching(/^host dev-gpu: gpu-hosting:hosts\[0\]\.sshAllowedCidrs: 0\.0\.0\.0\/0 opens SSH to the whole internet/)],
+        ["mandatory", "resource dev-gpu-sg: scaleway:instance/securityGroup:SecurityGroup opens port 22 to 0.0.0.0/0"],
+      ]);
+    } finally {
+      await pack.configure({});
+    }
+  });
+
+  it("network-exposure reads the Robot firewall of a dedicated server", async () => {
+    const c = stackFileConfig("Pulumi.prod.yaml");
+    const hosts = c["gpu-hosting:hosts"] as Record<string, unknown>[];
+    hosts[0]!.sshAllowedCidrs = ["0.0.0.0/0"];
+    const { resources } = await runProgram(c);
+    const robot = resources.find((r) => Array.isArray((r.inputs as { firewallRules?: unknown }).firewallRules))!;
+    expect(robot).toBeDefined();
+    const d = (await analyzeAll(resources)).stack.filter((x) => x.policyName === "network-exposure").map((x) => said(x.message));
+    expect(d).toContain(`resource ${robot.name}: Robot firewall rule "ssh 1" accepts port 22 from 0.0.0.0/0`);
   });
 
   it("secrets: a credential in plain config", async () => {

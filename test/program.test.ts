@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import YAML from "yaml";
+import { CORE_SCHEMA, load } from "js-yaml";
 import { parseStackConfig } from "../core/config/schema";
 import { buildFleet } from "../core/fleet";
 import { findInClear } from "./helpers/mocks";
@@ -8,7 +8,7 @@ import { runProgram, stackFileConfig, TEST_SECRETS } from "./helpers/program";
 
 /** The same config as a plain object for parseStackConfig. */
 function rawConfig(file: string): Record<string, unknown> {
-  const doc = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "stacks", file), "utf8")) as { config: Record<string, unknown> };
+  const doc = load(fs.readFileSync(path.join(__dirname, "..", "stacks", file), "utf8"), { schema: CORE_SCHEMA }) as { config: Record<string, unknown> };
   return Object.fromEntries(Object.entries(doc.config).filter(([k]) => k.startsWith("gpu-hosting:")).map(([k, v]) => [k.slice("gpu-hosting:".length), v]));
 }
 
@@ -98,13 +98,13 @@ describe("stack program", () => {
     const r = parseStackConfig({
       hosts: [
         { name: "a", kind: "scaleway", type: "H100-SXM-8-80G", zone: "pl-waw-2" },
-        { name: "b", kind: "hetzner-dedicated", product: "GEX99", location: "fsn1" },
+        { name: "b", kind: "hetzner-dedicated", product: "GEX99", location: "fsn1", serverNumber: 321 },
       ],
     });
     if (!r.ok) throw new Error(r.problems.join("\n"));
     expect(buildFleet(r.config).problems).toEqual([
-      'gpu-hosting:hosts[0].zone: H100-SXM-8-80G is not offered in "pl-waw-2"; it is offered in fr-par-2',
-      expect.stringMatching(/^gpu-hosting:hosts\[1\]\.product: "GEX99" is not a hetzner dedicated offer; allowed: GEX45/),
+      'gpu-hosting:hosts[0].zone: "pl-waw-2" does not offer H100-SXM-8-80G; it is offered in fr-par-2',
+      'gpu-hosting:hosts[1].product: "GEX99" is not a Hetzner dedicated server product; allowed: GEX45, GEX63, GEX131; did you mean GEX45?',
     ]);
   });
 

@@ -1,5 +1,6 @@
-import { encodeForm, parseRetryAfter, RobotClient, RobotError } from "../core/hetzner/robot";
-import { startRobotMock, type RobotMock } from "./helpers/robot-mock";
+import { encodeForm, findProduct, parseRetryAfter, productIdMatches, RobotClient, RobotError, type FirewallRule, type RobotProduct } from "../core/hetzner/robot";
+import { robotFirewallRules } from "../core/hetzner/firewall";
+import { DEFAULT_PRODUCTS, startRobotMock, type RobotMock, type RobotMockOptions } from "./helpers/robot-mock";
 
 const USER = "robot-user";
 const PASSWORD = "s3cret-Pa55";
@@ -77,7 +78,13 @@ describe("RobotClient against a local Robot mock", () => {
   it("lists products including GEX45 with its FSN1 price, after retrying two 429s", async () => {
     const products = await client().listProducts();
     const gex45 = products.find((p) => p.id === "GEX45");
-    expect(gex45?.prices[0]).toMatchObject({ location: "FSN1", price: { net: "212.3000" } });
+    // The documented shape: monthly and hourly prices together under `price`, the setup fee beside it.
+    expect(gex45?.prices[0]).toEqual({
+      location: "FSN1",
+      price: { net: "212.3000", gross: "252.6370", hourly_net: "0.3402", hourly_gross: "0.4048" },
+      price_setup: { net: "209.0000", gross: "248.7100" },
+    });
+    expect(products.map((p) => p.id)).toEqual(["GEX45", "GEX131-1"]);
     expect(mock.requestsFor("GET /order/server/product")).toHaveLength(3);
     expect(sleeps).toEqual([0, 0]); // Retry-After: 0 honoured instead of the 1 s default backoff
   });
@@ -199,13 +206,14 @@ describe("RobotClient against a local Robot mock", () => {
   });
 
   it("creates a vSwitch and adds servers to it", async () => {
+    // Server 4711 became 654: the stricter mock answers SERVER_NOT_FOUND for servers Robot does not know.
     const c = client();
     const vs = await c.createVswitch("gpu-fleet", 4000);
     expect(vs).toMatchObject({ name: "gpu-fleet", vlan: 4000, cancelled: false });
-    await expect(c.addServerToVswitch(vs.id, [321, 4711])).resolves.toBeUndefined();
+    await expect(c.addServerToVswitch(vs.id, [321, 654])).resolves.toBeUndefined();
     expect(mock.requests.map((r) => [r.method, r.path, r.body])).toEqual([
       ["POST", "/vswitch", { name: "gpu-fleet", vlan: "4000" }],
-      ["POST", `/vswitch/${vs.id}/server`, { "server[]": ["321", "4711"] }],
+      ["POST", `/vswitch/${vs.id}/server`, { "server[]": ["321", "654"] }],
     ]);
   });
 
@@ -302,5 +310,263 @@ describe("Robot form and header helpers", () => {
     ["Mon, 30 Nov 2026 08:00:05 GMT", 5000],
   ])("reads Retry-After %p as %p ms", (header, ms) => {
     expect(parseRetryAfter(header, Date.parse("Mon, 30 Nov 2026 08:00:00 GMT"))).toBe(ms);
+  });
+});
+
+/** A client against `mock` that records its sleeps instead of waiting. */
+function fastClient(mock: RobotMock, sleeps: number[] = []): RobotClient {
+  let now = 0;
+  return new RobotClient({
+    baseUrl: mock.url,
+    user: USER,
+    password: PASSWORD,
+    now: () => now,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      now += ms;
+    },
+  });
+}
+
+/** Runs `fn` against a fresh mock and closes it afterwards. */
+async function withMock<T>(options: RobotMockOptions, fn: (mock: RobotMock) => Promise<T>): Promise<T> {
+  const mock = await startRobotMock({ user: USER, password: PASSWORD, ...options });
+  try {
+    return await fn(mock);
+  } finally {
+    await mock.close();
+  }
+}
+
+/** The `invalid` and `missing` lists of a 400 INVALID_INPUT answer, from the client's error message. */
+function invalidFields(err: Error): string {
+  return /\((invalid: [^)]*)\)$/.exec(err.message)?.[1] ?? err.message;
+}
+
+describe("the mock Robot enforces the documented firewall limits (webservice doc, Firewall)", () => {
+  /**
+   * The rules robotFirewallRules built before this fix, for sshAllowedCidrs [203.0.113.0/24,
+   * 2001:db8::/48] and httpsPort 443 without sources: an IPv6 rule with src_ip, and protocol filters
+   * without ip_version. A real Robot refuses them; the old mock accepted them.
+   */
+  const OLD_RULES: FirewallRule[] = [
+    { name: "ssh-1", ipVersion: "ipv4", srcIp: "203.0.113.0/24", dstPort: "22", protocol: "tcp", action: "accept" },
+    { name: "ssh-2", ipVersion: "ipv6", srcIp: "2001:db8::/48", dstPort: "22", protocol: "tcp", action: "accept" },
+    { name: "https", dstPort: "443", protocol: "tcp", action: "accept" },
+    { name: "tcp-replies", dstPort: "32768-65535", protocol: "tcp", tcpFlags: "ack", action: "accept" },
+    { name: "icmp", protocol: "icmp", action: "accept" },
+  ];
+
+  it("rejects the old rule shapes with 400 INVALID_INPUT naming each offending field", async () => {
+    await withMock({}, async (mock) => {
+      const err = await failure(() => fastClient(mock).setFirewall(321, { status: "active", filterIpv6: true, input: OLD_RULES }));
+      expect(err).toMatchObject({ status: 400, code: "INVALID_INPUT", path: "/firewall/321" });
+      expect(invalidFields(err)).toBe("invalid: rules[input][1][src_ip], rules[input][2][protocol], rules[input][3][protocol], rules[input][4][protocol]");
+      // Nothing was applied.
+      expect((await fastClient(mock).getFirewall(321)).rules.input).toEqual([]);
+    });
+  });
+
+  it.each<[string, FirewallRule[], string]>([
+    ["dst_ip without ip_version ipv4", [{ ipVersion: "ipv6", dstIp: "2001:db8::2/128", action: "accept" }], "invalid: rules[input][0][dst_ip]"],
+    ["ICMP over IPv6 (ICMPv6 cannot be filtered)", [{ ipVersion: "ipv6", protocol: "icmp", action: "accept" }], "invalid: rules[input][0][protocol]"],
+    ["11 rules in one direction", Array.from({ length: 11 }, (_, i): FirewallRule => ({ name: `r ${i}`, ipVersion: "ipv4", dstPort: String(1000 + i), protocol: "tcp", action: "accept" })), "invalid: rules[input]"],
+  ])("rejects %s", async (_what, input, fields) => {
+    await withMock({}, async (mock) => {
+      const err = await failure(() => fastClient(mock).setFirewall(321, { status: "active", input }));
+      expect(err).toMatchObject({ status: 400, code: "INVALID_INPUT" });
+      expect(invalidFields(err)).toBe(fields);
+    });
+  });
+
+  it.each([
+    ["SSH only", { sshAllowedCidrs: ["203.0.113.0/24", "198.51.100.7/32"] }],
+    ["HTTPS to anyone", { sshAllowedCidrs: ["203.0.113.0/24"], httpsPort: 443 }],
+    ["HTTPS from sources and the private network", { sshAllowedCidrs: ["203.0.113.0/24"], httpsPort: 8443, httpsAllowedCidrs: ["198.51.100.0/24"], privateNetwork: { ipRange: "10.100.0.0/16", port: 8000 } }],
+    ["the most SSH CIDRs that fit", { sshAllowedCidrs: Array.from({ length: 6 }, (_, i) => `198.51.100.${i * 16}/28`) }],
+  ])("accepts what robotFirewallRules builds: %s", async (_what, options) => {
+    await withMock({}, async (mock) => {
+      const c = fastClient(mock);
+      const input = robotFirewallRules(options);
+      await expect(c.setFirewall(321, { status: "active", filterIpv6: true, input })).resolves.toMatchObject({ status: "in process" });
+      const fw = await c.getFirewall(321);
+      expect(fw).toMatchObject({ status: "active", filter_ipv6: true });
+      expect(fw.rules.input).toHaveLength(input.length);
+    });
+  });
+});
+
+describe("products with id suffixes", () => {
+  it.each([
+    ["GEX131-1", "GEX131", true],
+    ["GEX131-12", "gex131", true],
+    ["Dedicated Server GEX45", "GEX45", true],
+    ["GEX45", "GEX45", true],
+    ["GEX1311", "GEX131", false],
+    ["GEX131", "GEX13", false],
+    ["GEX131-A", "GEX131", false],
+    ["GEX131", "GEX131-1", false],
+    ["GEX45", "", false],
+  ])("productIdMatches(%j, %j) is %s", (actual, wanted, expected) => {
+    expect(productIdMatches(actual, wanted)).toBe(expected);
+  });
+
+  const products = DEFAULT_PRODUCTS as unknown as RobotProduct[];
+  const ids = (r: { product: RobotProduct } | { error: string }): string => ("product" in r ? r.product.id : r.error);
+
+  it("picks the exact id, else the one suffixed id, where the product is offered", () => {
+    expect(ids(findProduct(products, "GEX45", "FSN1"))).toBe("GEX45");
+    expect(ids(findProduct(products, "gex131", "nbg1"))).toBe("GEX131-1");
+    expect(ids(findProduct([...products, { ...products[1]!, id: "GEX131" }], "GEX131", "NBG1"))).toBe("GEX131");
+  });
+
+  it("explains what Robot lists when nothing fits", () => {
+    expect(findProduct(products, "GEX63", "FSN1")).toEqual({ error: 'Robot lists no product "GEX63" (nor "GEX63-<n>"); it lists GEX45, GEX131-1' });
+    expect(findProduct(products, "GEX131", "HEL1")).toEqual({ error: "Robot lists GEX131-1 but not in HEL1; offered in NBG1, FSN1" });
+    expect(findProduct([...products, { ...products[1]!, id: "GEX131-2" }], "GEX131", "NBG1")).toEqual({
+      error: 'several Robot products match "GEX131": GEX131-1, GEX131-2; name the one to order',
+    });
+  });
+
+  it("orders a suffixed id, and the mock refuses the bare one as Robot would", async () => {
+    await withMock({}, async (mock) => {
+      const c = fastClient(mock);
+      const bare = await failure(() => c.orderServer({ productId: "GEX131", location: "NBG1", authorizedKeys: ["aa:bb"] }));
+      expect(bare).toMatchObject({ status: 404, code: "PRODUCT_NOT_FOUND" });
+      await expect(c.orderServer({ productId: "GEX131-1", location: "NBG1", authorizedKeys: ["aa:bb"] })).resolves.toMatchObject({ id: "B-TEST" });
+      expect(await c.getServer(654)).toMatchObject({ server_number: 654, product: "GEX131-1", dc: "NBG1-DC3" });
+    });
+  });
+});
+
+describe("RobotClient vSwitch calls (asynchronous per-server changes)", () => {
+  it("reads the per-server status: in process for a while, then ready", async () => {
+    await withMock({}, async (mock) => {
+      const c = fastClient(mock);
+      const vs = await c.createVswitch("net", 4010);
+      await c.addServerToVswitch(vs.id, [321]);
+      expect((await c.getVswitch(vs.id)).server).toEqual([{ server_ip: "192.0.2.21", server_ipv6_net: "2001:db8::", server_number: 321, status: "in process" }]);
+      const sleeps: number[] = [];
+      const ready = await fastClient(mock, sleeps).waitForVswitchServers(vs.id, [321], { pollMs: 7, timeoutMs: 1000 });
+      expect(ready.server?.map((s) => [s.server_number, s.status])).toEqual([[321, "ready"]]);
+      expect(mock.requestsFor(`GET /vswitch/${vs.id}`)).toHaveLength(3);
+      expect(sleeps).toEqual([7]);
+    });
+  });
+
+  it("waitForVswitchServers names a server that failed", async () => {
+    await withMock({ vswitchFailServers: [654] }, async (mock) => {
+      const c = fastClient(mock);
+      const vs = await c.createVswitch("net", 4011);
+      await c.addServerToVswitch(vs.id, [321, 654]);
+      const err = await failure(() => c.waitForVswitchServers(vs.id, [321, 654], { pollMs: 1, timeoutMs: 1000 }));
+      expect(err.message).toBe(
+        `Robot vSwitch ${vs.id}: adding server 654 failed (status "failed"); remove it from the vSwitch in Robot (or with DELETE /vswitch/${vs.id}/server) and try again.`,
+      );
+    });
+  });
+
+  it("waitForVswitchServers times out naming the servers still pending", async () => {
+    await withMock({ vswitchBusyRequests: 100 }, async (mock) => {
+      const c = fastClient(mock);
+      const vs = await c.createVswitch("net", 4012);
+      await c.addServerToVswitch(vs.id, [321]);
+      const err = await failure(() => c.waitForVswitchServers(vs.id, [321, 654], { pollMs: 10, timeoutMs: 30 }));
+      expect(err.message).toBe(
+        `Robot vSwitch ${vs.id}: server 321 "in process", 654 not listed yet after 30 ms (timeout 30 ms); check the vSwitch in Robot, then run again with a longer timeout.`,
+      );
+      expect(mock.requestsFor(`GET /vswitch/${vs.id}`)).toHaveLength(4);
+    });
+  });
+
+  it("waits out 409 VSWITCH_IN_PROCESS before renaming in place, then renames", async () => {
+    await withMock({}, async (mock) => {
+      const sleeps: number[] = [];
+      const c = fastClient(mock, sleeps);
+      const vs = await c.createVswitch("net", 4013);
+      await c.addServerToVswitch(vs.id, [321]);
+      await c.updateVswitch(vs.id, "renamed", 4014, { pollMs: 5, timeoutMs: 1000 });
+      const posts = mock.requestsFor(`POST /vswitch/${vs.id}`);
+      expect(posts.map((r) => r.status)).toEqual([409, 409, 201]);
+      expect(posts[2]?.body).toEqual({ name: "renamed", vlan: "4014" });
+      expect(sleeps).toEqual([5, 5]);
+      expect(mock.vswitch(vs.id)).toMatchObject({ id: vs.id, name: "renamed", vlan: 4014 });
+    });
+  });
+
+  it("gives up on VSWITCH_IN_PROCESS after timeoutMs, saying so", async () => {
+    await withMock({ vswitchBusyRequests: 100 }, async (mock) => {
+      const c = fastClient(mock);
+      const vs = await c.createVswitch("net", 4015);
+      await c.addServerToVswitch(vs.id, [321]);
+      const err = await failure(() => c.addServerToVswitch(vs.id, [654], { pollMs: 10, timeoutMs: 20 }));
+      expect(err).toMatchObject({ status: 409, code: "VSWITCH_IN_PROCESS" });
+      expect(err.message).toBe(
+        `Robot POST /vswitch/${vs.id}/server failed: 409 VSWITCH_IN_PROCESS: There is a update running, therefore the vswitch can not be updated (an earlier change of this vSwitch is still being applied); still so after 20 ms (timeout 20 ms): check vSwitch ${vs.id} in Robot and try again`,
+      );
+      expect(mock.requestsFor(`POST /vswitch/${vs.id}/server`)).toHaveLength(4);
+    });
+  });
+
+  it("refuses a VLAN another vSwitch uses, on create and on change, with 409 VSWITCH_VLAN_NOT_UNIQUE", async () => {
+    await withMock({ vswitches: [{ id: 6000, name: "other", vlan: 4020 }] }, async (mock) => {
+      const c = fastClient(mock);
+      const create = await failure(() => c.createVswitch("net", 4020));
+      expect(create).toMatchObject({ status: 409, code: "VSWITCH_VLAN_NOT_UNIQUE" });
+      expect(create.message).toBe(
+        "Robot POST /vswitch failed: 409 VSWITCH_VLAN_NOT_UNIQUE: The VLAN ID is not unique (the VLAN ID is already used by another vSwitch: pick another VLAN ID from 4000 to 4091)",
+      );
+      const vs = await c.createVswitch("net", 4021);
+      expect(await failure(() => c.updateVswitch(vs.id, "net", 4020))).toMatchObject({ status: 409, code: "VSWITCH_VLAN_NOT_UNIQUE" });
+      expect(mock.vswitch(vs.id)?.vlan).toBe(4021);
+    });
+  });
+
+  it("removes servers with DELETE /vswitch/{id}/server and waits until they are gone", async () => {
+    await withMock({ vswitches: [{ id: 6001, name: "net", vlan: 4030, servers: [321, 654] }] }, async (mock) => {
+      const c = fastClient(mock);
+      await c.removeServersFromVswitch(6001, [654]);
+      expect(mock.requestsFor("DELETE /vswitch/6001/server")[0]?.body).toEqual({ "server[]": ["654"] });
+      const vs = await c.waitForVswitchServersRemoved(6001, [654], { pollMs: 1, timeoutMs: 1000 });
+      expect(vs.server?.map((s) => s.server_number)).toEqual([321]);
+      expect(mock.vswitch(6001)?.server).toEqual([{ server_number: 321, status: "ready" }]);
+    });
+  });
+
+  it("cancels a vSwitch with DELETE /vswitch/{id} and a cancellation_date, checked before sending", async () => {
+    await withMock({ vswitches: [{ id: 6002, name: "net", vlan: 4031 }] }, async (mock) => {
+      const c = fastClient(mock);
+      await expect(c.cancelVswitch(6002, "31.12.2026")).rejects.toThrow('cancelVswitch cancellationDate: "31.12.2026" is neither "now" nor a date such as 2026-12-31 (yyyy-mm-dd).');
+      expect(mock.requests).toEqual([]);
+      await c.cancelVswitch(6002, "now");
+      expect(mock.requestsFor("DELETE /vswitch/6002")[0]?.body).toEqual({ cancellation_date: "now" });
+      expect(mock.vswitch(6002)?.cancelled).toBe(true);
+      expect((await c.listVswitches()).map((v) => [v.id, v.cancelled])).toEqual([[6002, true]]);
+    });
+  });
+});
+
+describe("RobotClient server cancellation", () => {
+  it("reads the earliest date, cancels on it without reserving the location, and withdraws", async () => {
+    await withMock({}, async (mock) => {
+      const c = fastClient(mock);
+      expect(await c.getServerCancellation(321)).toMatchObject({ server_number: 321, cancelled: false, earliest_cancellation_date: "2026-12-31", cancellation_date: null });
+      const done = await c.cancelServer(321, { cancellationDate: "2026-12-31" });
+      expect(mock.requestsFor("POST /server/321/cancellation")[0]?.body).toEqual({ cancellation_date: "2026-12-31", reserve_location: "false" });
+      expect(done).toMatchObject({ cancelled: true, cancellation_date: "2026-12-31", reserved: false });
+      expect(mock.cancellation(321)).toEqual({ date: "2026-12-31", reserveLocation: false });
+      expect(await c.getServer(321)).toMatchObject({ cancelled: true });
+      await c.withdrawServerCancellation(321);
+      expect(mock.cancellation(321)).toBeUndefined();
+    });
+  });
+
+  it("passes Robot's INVALID_INPUT details on: a date before the earliest one", async () => {
+    await withMock({}, async (mock) => {
+      const err = await failure(() => fastClient(mock).cancelServer(321, { cancellationDate: "2026-12-01", reason: "Upgrade to a new server" }));
+      expect(err.message).toBe("Robot POST /server/321/cancellation failed: 400 INVALID_INPUT: invalid input (invalid: cancellation_date)");
+      expect(mock.requestsFor("POST /server/321/cancellation")[0]?.body).toEqual({ cancellation_date: "2026-12-01", cancellation_reason: "Upgrade to a new server", reserve_location: "false" });
+      expect(mock.cancellation(321)).toBeUndefined();
+    });
   });
 });

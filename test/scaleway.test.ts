@@ -170,19 +170,19 @@ describe("scaleway.GpuInstance catalog checks", () => {
 
   it("rejects a type Scaleway does not sell, listing the allowed types and the closest one", () => {
     expect(errorOf(() => new scaleway.GpuInstance("bad-1", args("bad-1", { type: "H200-1-141G" })))).toBe(
-      `scaleway.GpuInstance bad-1: type "H200-1-141G" is not a Scaleway GPU Instance type; allowed: ${LISTED}; did you mean H100-1-80G?`,
+      `scaleway.GpuInstance bad-1.type: "H200-1-141G" is not a Scaleway GPU Instance type; allowed: ${LISTED}; did you mean H100-1-80G?`,
     );
   });
 
   it("rejects a zone that does not offer the type (H100-SXM-8-80G in pl-waw-2)", () => {
     expect(errorOf(() => new scaleway.GpuInstance("bad-2", args("bad-2", { type: "H100-SXM-8-80G", zone: "pl-waw-2" })))).toBe(
-      `scaleway.GpuInstance bad-2: zone "pl-waw-2" does not offer H100-SXM-8-80G; it is offered in fr-par-2`,
+      `scaleway.GpuInstance bad-2.zone: "pl-waw-2" does not offer H100-SXM-8-80G; it is offered in fr-par-2`,
     );
   });
 
   it("rejects a type no longer listed (GPU-3070-S)", () => {
     expect(errorOf(() => new scaleway.GpuInstance("bad-3", args("bad-3", { type: "GPU-3070-S" })))).toBe(
-      `scaleway.GpuInstance bad-3: type "GPU-3070-S" is no longer listed by Scaleway; pick a listed type: ${LISTED}`,
+      `scaleway.GpuInstance bad-3.type: "GPU-3070-S" is no longer listed by Scaleway; pick a listed one: ${LISTED}`,
     );
   });
 
@@ -194,7 +194,7 @@ describe("scaleway.GpuInstance catalog checks", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(pulumi.ResourceError);
-    expect((err as Error).message).toBe(`scaleway.GpuInstance bad-4: zone "nl-ams-1" does not offer L40S-1-48G; it is offered in fr-par-2, pl-waw-2`);
+    expect((err as Error).message).toBe(`scaleway.GpuInstance bad-4.zone: "nl-ams-1" does not offer L40S-1-48G; it is offered in fr-par-2, pl-waw-2`);
     expect(rec.resources.filter((r) => r.name.startsWith("bad-") && r.custom)).toEqual([]);
   });
 
@@ -206,7 +206,7 @@ describe("scaleway.GpuInstance catalog checks", () => {
 
   it("rejects root as the admin user", () => {
     expect(errorOf(() => new scaleway.GpuInstance("bad-6", args("bad-6", { adminUser: "root" })))).toBe(
-      `scaleway.GpuInstance bad-6: adminUser: "root" is not allowed (root login is disabled); use a name such as "llm"`,
+      `scaleway.GpuInstance bad-6.adminUser: "root" is not allowed (root login is disabled); use a name such as "llm"`,
     );
   });
 });

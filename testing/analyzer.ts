@@ -164,12 +164,19 @@ export async function startPolicyPack(packDir: string, opts: { timeoutMs?: numbe
       return diagnostics(await call(client.analyzeStack, req));
     },
     async configure(config) {
+      // As the Pulumi CLI does (ReconcilePolicyPackConfig): a policy's own enforcement level and its
+      // config schema's defaults fill in what the given config leaves out.
+      const info = await call<Empty, analyzerPb.AnalyzerInfo>(client.getAnalyzerInfo, new Empty());
+      const known = new Map(info.getPoliciesList().map((p) => [p.getName(), p]));
       const req = new analyzerPb.ConfigureAnalyzerRequest();
       const map = req.getPolicyconfigMap();
       for (const [name, { enforcementLevel, ...props }] of Object.entries(config)) {
+        const policy = known.get(name);
+        const schema = (policy?.getConfigschema()?.getProperties()?.toJavaScript() ?? {}) as Record<string, { default?: unknown }>;
+        const defaults = Object.fromEntries(Object.entries(schema).filter(([, v]) => v && typeof v === "object" && "default" in v).map(([k, v]) => [k, v.default]));
         const pc = new analyzerPb.PolicyConfig();
-        if (enforcementLevel) pc.setEnforcementlevel(LEVEL_CODES[enforcementLevel]);
-        pc.setProperties(toStruct(props));
+        pc.setEnforcementlevel(enforcementLevel ? LEVEL_CODES[enforcementLevel] : (policy?.getEnforcementlevel() ?? analyzerPb.EnforcementLevel.ADVISORY));
+        pc.setProperties(toStruct({ ...defaults, ...props }));
         map.set(name, pc);
       }
       await call(client.configure, req);

@@ -5,12 +5,13 @@
  */
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
-import { catalog, closest, type Offer } from "../../core/catalog";
+import { catalog, type Catalog, type Offer } from "../../core/catalog";
 import { renderHardeningCloudConfig } from "../../core/cloudinit";
-import { checkCloudHost, factTags, hostInputs, type GpuHost, type HostConnection, type HostFacts } from "../host";
+import { DEFAULT_HCLOUD_IMAGE, hcloudLabels, hetznerCloudOffer } from "../../core/hosts/hetznerCloud";
+import { HETZNER_CPU_SERVER_TYPE } from "../../core/tokens";
+import { checkRentedHost, factTags, hostInputs, type GpuHost, type HostConnection, type HostFacts } from "../host";
 
-/** Default image. */
-export const DEFAULT_HCLOUD_IMAGE = "ubuntu-24.04";
+export { DEFAULT_HCLOUD_IMAGE };
 /** Default admin user created by cloud-init. */
 export const DEFAULT_CPU_ADMIN_USER = "llm";
 
@@ -37,51 +38,22 @@ export interface CpuServerArgs {
 }
 
 /**
- * Checks a server type and location against the catalog. Returns the offer, or throws an Error whose
- * message starts with `prefix` and names the property, the value, the allowed values and the fix.
+ * Checks a server type and location against the catalog with the hetzner-cloud host kind's
+ * resolver. Returns the offer, or throws an Error whose message starts with `prefix` and names the
+ * property, the value, the allowed values and the fix.
  */
-export function checkHetznerCloudOffer(prefix: string, serverType: string, location: string, offers: readonly Offer[] = catalog().offers): Offer {
-  const cpu = offers.filter((o) => o.provider === "hetzner" && o.kind === "cloud-cpu");
-  const listed = cpu.filter((o) => o.status === "listed").map((o) => o.name);
-  const offer = cpu.find((o) => o.name.toLowerCase() === serverType.trim().toLowerCase());
-  if (!offer || offer.status !== "listed") {
-    throw new Error(
-      `${prefix}: serverType "${serverType}" is not a listed Hetzner dedicated-vCPU (cloud-cpu) offer; allowed: ${listed.join(", ")}; did you mean ${closest(serverType, listed, 1).join("")}?`,
-    );
-  }
-  const loc = location.trim().toLowerCase();
-  if (!offer.locations.includes(loc)) {
-    throw new Error(`${prefix}: location "${location}" does not offer ${offer.name}; it is offered in ${offer.locations.join(", ")}`);
-  }
+export function checkHetznerCloudOffer(prefix: string, serverType: string, location: string, c: Catalog = catalog()): Offer {
+  const offer = hetznerCloudOffer(prefix, serverType, location, c);
+  if ("problems" in offer) throw new Error(offer.problems.join("\n"));
   return offer;
 }
 
-/**
- * Makes tags valid hcloud labels: keys are `[prefix/]name` with a DNS-subdomain prefix and a name of
- * at most 63 characters from `[A-Za-z0-9._-]`, starting and ending alphanumeric; values follow the
- * name rules and may be empty. Runs of other characters become `-`. Pure.
- */
-export function hcloudLabels(tags: Record<string, string>): Record<string, string> {
-  const part = (s: string, allowed: RegExp): string =>
-    s
-      .replace(allowed, "-")
-      .replace(/-+/g, "-")
-      .slice(0, 63)
-      .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "");
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(tags)) {
-    const slash = k.lastIndexOf("/");
-    const prefix = slash >= 0 ? part(k.slice(0, slash).toLowerCase(), /[^a-z0-9.-]+/g) : "";
-    const name = part(slash >= 0 ? k.slice(slash + 1) : k, /[^A-Za-z0-9._-]+/g) || "key";
-    out[prefix ? `${prefix}/${name}` : name] = part(v, /[^A-Za-z0-9._-]+/g);
-  }
-  return out;
-}
+export { hcloudLabels };
 
 /** An hcloud CPU server for CPU-only inference, hardened at first boot; implements {@link GpuHost}. */
 export class CpuServer extends pulumi.ComponentResource implements GpuHost {
   /** Type token. */
-  public static readonly __pulumiType = "gpu-hosting:hetzner:CpuServer";
+  public static readonly __pulumiType = HETZNER_CPU_SERVER_TYPE;
 
   /** The server itself (escape hatch). */
   public readonly server: hcloud.Server;
@@ -98,7 +70,7 @@ export class CpuServer extends pulumi.ComponentResource implements GpuHost {
     super(CpuServer.__pulumiType, name, hostInputs(args.facts, { serverType: args.serverType, location: args.location, image: args.image, sshAllowedCidrs: args.sshAllowedCidrs }), opts);
     const prefix = `hetzner.CpuServer ${name}`;
     const adminUser = args.adminUser ?? DEFAULT_CPU_ADMIN_USER;
-    const offer = checkCloudHost(this, prefix, () => checkHetznerCloudOffer(prefix, args.serverType, args.location), args.location, args.facts, adminUser);
+    const offer = checkRentedHost(this, prefix, hetznerCloudOffer(prefix, args.serverType, args.location, catalog()), [], args.location, args.facts, adminUser);
     const location = args.location.trim().toLowerCase();
     const cidrs = args.sshAllowedCidrs ?? args.facts.sshAllowedCidrs;
     const labels = hcloudLabels(factTags(args.facts));

@@ -2,21 +2,22 @@
  * `hetzner.DedicatedServer`: a Hetzner GEX dedicated GPU server, adopted by number or ordered
  * through the Robot webservice (only with `confirmOrder: true`), with its Robot firewall (the hcloud
  * firewall does not apply to dedicated servers) and, optionally, a vSwitch private network and an
- * HTTPS load balancer. Destroying it never cancels the server: that is a manual Robot action.
+ * HTTPS load balancer. Destroying it does not cancel the server by default: a choice, not an API limit
+ * (see docs/hosts/hetzner.md, "What happens on destroy").
  */
 import * as pulumi from "@pulumi/pulumi";
-import { catalog, closest, type Offer } from "../../core/catalog";
-import { RobotServer, robotFirewallRules, type RobotFirewallOptions } from "./robotProvider";
-import { factsMismatch, hostInputs, type GpuHost, type HostConnection, type HostFacts } from "../host";
-import { PrivateNetwork, DEFAULT_DESTINATION_PORT, planPrivateNetwork, type LoadBalancerOptions } from "./privateNetwork";
+import { catalog, type Catalog, type Offer } from "../../core/catalog";
+import { robotFirewallRules } from "../../core/hetzner/firewall";
+import { dedicatedServerProblems, hetznerDedicatedOffer } from "../../core/hosts/hetznerDedicated";
+import { HETZNER_DEDICATED_SERVER_TYPE } from "../../core/tokens";
+import { checkRentedHost, hostInputs, type GpuHost, type HostConnection, type HostFacts } from "../host";
+import { PrivateNetwork, DEFAULT_DESTINATION_PORT, type LoadBalancerOptions } from "./privateNetwork";
+import { RobotServer } from "./robotProvider";
 
 /** Distribution installed on an ordered server (a name from the product's `dist` list in Robot). */
 export const DEFAULT_DIST = "Ubuntu 24.04 LTS base";
 /** Addons ordered with a server: a primary IPv4 (new servers are IPv6-only without it). */
 export const DEFAULT_ADDONS = ["primary_ipv4"];
-
-/** Robot stores SSH keys under MD5 fingerprints, `aa:bb:…` (16 hex pairs). */
-const FINGERPRINT = /^([0-9a-f]{2}:){15}[0-9a-f]{2}$/i;
 
 /** Arguments of {@link DedicatedServer}. Plain values are checked against the catalog at construction. */
 export interface DedicatedServerArgs {
@@ -27,14 +28,17 @@ export interface DedicatedServerArgs {
   /** Adopt this existing server (Robot server number) instead of ordering one. */
   serverNumber?: number;
   /**
-   * Place a real order when `serverNumber` is not given. An order costs money and cannot be undone
-   * through the API; without this the order runs in test mode and the deployment fails. @default false
+   * Place a real order when `serverNumber` is not given. An order costs money as soon as it is placed
+   * (monthly rent plus a one-time setup fee); cancelling the server later only ends it from the
+   * cancellation date on. Without this the order runs in test mode and the deployment fails. @default false
    */
   confirmOrder?: boolean;
   /** CIDRs allowed to reach SSH (TCP 22) through the Robot firewall. @default `facts.sshAllowedCidrs` */
   sshAllowedCidrs?: string[];
-  /** Fingerprints (MD5, `aa:bb:…`) of SSH keys uploaded to Robot; an order installs them for root. Required to order. */
-  authorizedKeyFingerprints: string[];
+  /** Fingerprints (MD5, `aa:bb:…`) of SSH keys uploaded to Robot; an order installs them for root. Required to order. @default [] */
+  authorizedKeys?: string[];
+  /** @deprecated Use `authorizedKeys` (the stack config's name). */
+  authorizedKeyFingerprints?: string[];
   /** Robot webservice user; made secret. */
   robotUser: pulumi.Input<string>;
   /** Robot webservice password; made secret. */
@@ -59,39 +63,30 @@ export interface DedicatedServerArgs {
   robotBaseUrl?: string;
   /** How long to wait for an order to be ready, ms. @default 14_400_000 (4 hours) */
   readyTimeoutMs?: number;
+  /**
+   * Cancel the server in Robot (at the earliest cancellation date Robot reports) and its vSwitch when
+   * they are destroyed. Takes effect once applied with `pulumi up`. @default false (destroy only forgets)
+   */
+  cancelOnDestroy?: boolean;
   /** Protect the server resource against `pulumi destroy` (which would only forget it). @default false */
   protect?: boolean;
 }
 
 /**
- * Checks a product and location against the catalog. Returns the offer, or throws an Error whose
- * message starts with `prefix` and names the property, the value, the allowed values and the fix.
+ * Checks a product and location against the catalog with the hetzner-dedicated host kind's
+ * resolver. Returns the offer, or throws an Error whose message starts with `prefix` and names the
+ * property, the value, the allowed values and the fix.
  */
-export function checkHetznerDedicatedOffer(prefix: string, product: string, location: string, serverNumber?: number, offers: readonly Offer[] = catalog().offers): Offer {
-  const dedicated = offers.filter((o) => o.provider === "hetzner" && o.kind === "dedicated");
-  const listed = dedicated.filter((o) => o.status === "listed").map((o) => o.name);
-  const offer = dedicated.find((o) => o.name.toLowerCase() === product.trim().toLowerCase());
-  if (!offer) {
-    throw new Error(
-      `${prefix}: product "${product}" is not a Hetzner dedicated server offer; allowed: ${listed.join(", ")} (older ones with serverNumber: ${dedicated.filter((o) => o.status !== "listed").map((o) => o.name).join(", ")}); did you mean ${closest(product, listed, 1).join("")}?`,
-    );
-  }
-  const loc = location.trim().toLowerCase();
-  if (!offer.locations.includes(loc)) {
-    throw new Error(`${prefix}: location "${location}" does not offer ${offer.name}; it is offered in ${offer.locations.join(", ")}`);
-  }
-  if (offer.status !== "listed" && serverNumber === undefined) {
-    throw new Error(
-      `${prefix}: product "${offer.name}" is no longer listed by Hetzner, so it cannot be ordered; adopt a server you already have with serverNumber, or pick a listed product: ${listed.join(", ")}`,
-    );
-  }
+export function checkHetznerDedicatedOffer(prefix: string, product: string, location: string, serverNumber?: number, c: Catalog = catalog()): Offer {
+  const offer = hetznerDedicatedOffer(prefix, product, location, serverNumber, c);
+  if ("problems" in offer) throw new Error(offer.problems.join("\n"));
   return offer;
 }
 
 /** A Hetzner dedicated GPU server managed through Robot; implements {@link GpuHost}. */
 export class DedicatedServer extends pulumi.ComponentResource implements GpuHost {
   /** Type token. */
-  public static readonly __pulumiType = "gpu-hosting:hetzner:DedicatedServer";
+  public static readonly __pulumiType = HETZNER_DEDICATED_SERVER_TYPE;
 
   /** The Robot server resource (escape hatch). */
   public readonly server: RobotServer;
@@ -116,54 +111,29 @@ export class DedicatedServer extends pulumi.ComponentResource implements GpuHost
     super(
       DedicatedServer.__pulumiType,
       name,
-      hostInputs(args.facts, { product: args.product, location: args.location, serverNumber: args.serverNumber, confirmOrder: args.confirmOrder ?? false, sshAllowedCidrs: args.sshAllowedCidrs }),
+      hostInputs(args.facts, { product: args.product, location: args.location, serverNumber: args.serverNumber, confirmOrder: args.confirmOrder ?? false, cancelOnDestroy: args.cancelOnDestroy ?? false, sshAllowedCidrs: args.sshAllowedCidrs }),
       opts,
     );
     const prefix = `hetzner.DedicatedServer ${name}`;
-    const fail = (message: string): never => {
-      throw new pulumi.ResourceError(message, this);
-    };
-    let offer: Offer;
-    try {
-      offer = checkHetznerDedicatedOffer(prefix, args.product, args.location, args.serverNumber);
-    } catch (e) {
-      throw new pulumi.ResourceError((e as Error).message, this);
-    }
-    const location = args.location.trim().toLowerCase();
-    const mismatch = factsMismatch(prefix, args.facts, offer.id, location);
-    if (mismatch) fail(mismatch);
-    if (args.serverNumber !== undefined && (!Number.isInteger(args.serverNumber) || args.serverNumber <= 0)) {
-      fail(`${prefix}: serverNumber ${args.serverNumber} is not a Robot server number; use the positive integer Robot shows for the server`);
-    }
-    if (args.serverNumber === undefined && args.authorizedKeyFingerprints.length === 0) {
-      fail(`${prefix}: authorizedKeyFingerprints is empty; an order needs at least one SSH key uploaded to Robot (Key management), given by its fingerprint such as "56:29:99:a4:5d:ed:ac:95:c1:f5:88:82:90:5d:dd:10"`);
-    }
-    args.authorizedKeyFingerprints.forEach((f, i) => {
-      if (!FINGERPRINT.test(f)) fail(`${prefix}: authorizedKeyFingerprints[${i}] "${f}" is not a Robot key fingerprint; copy it from Robot → Key management (16 hex pairs joined by ":")`);
-    });
-    if (args.loadBalancer && !args.privateNetwork) {
-      fail(`${prefix}: loadBalancer needs privateNetwork: the load balancer reaches the server through the vSwitch`);
-    }
-    if (args.privateNetwork) {
-      // Checked here too, so a bad network fails before any child is declared.
-      try {
-        planPrivateNetwork({ ...args.privateNetwork, location });
-      } catch (e) {
-        throw new pulumi.ResourceError(`${prefix}: ${(e as Error).message}`, this);
-      }
-    }
+    const authorizedKeys = args.authorizedKeys ?? args.authorizedKeyFingerprints ?? [];
+    const sshAllowedCidrs = args.sshAllowedCidrs ?? args.facts.sshAllowedCidrs;
     const destinationPort = args.loadBalancer?.destinationPort ?? DEFAULT_DESTINATION_PORT;
-    const firewall: RobotFirewallOptions = {
-      sshAllowedCidrs: args.sshAllowedCidrs ?? args.facts.sshAllowedCidrs,
+    // The same validators `gpu-hosting check` runs (core/hosts/hetznerDedicated.ts).
+    const offer = checkRentedHost(
+      this,
+      prefix,
+      hetznerDedicatedOffer(prefix, args.product, args.location, args.serverNumber, catalog()),
+      dedicatedServerProblems(prefix, { ...args, authorizedKeys, sshAllowedCidrs }),
+      args.location,
+      args.facts,
+    );
+    const location = args.location.trim().toLowerCase();
+    this.firewallRules = robotFirewallRules({
+      sshAllowedCidrs,
       httpsPort: args.httpsPort,
       httpsAllowedCidrs: args.httpsAllowedCidrs,
       privateNetwork: args.privateNetwork && args.loadBalancer ? { ipRange: args.privateNetwork.networkIpRange, port: destinationPort } : undefined,
-    };
-    try {
-      this.firewallRules = robotFirewallRules(firewall);
-    } catch (e) {
-      throw new pulumi.ResourceError(`${prefix}: ${(e as Error).message}`, this);
-    }
+    });
 
     this.server = new RobotServer(
       `${name}-server`,
@@ -174,12 +144,13 @@ export class DedicatedServer extends pulumi.ComponentResource implements GpuHost
         serverNumber: args.serverNumber,
         productId: args.robotProductId ?? offer.name,
         location,
-        authorizedKeys: args.authorizedKeyFingerprints,
+        authorizedKeys: [...authorizedKeys],
         confirmOrder: args.confirmOrder === true,
         firewallRules: this.firewallRules,
         dist: args.dist ?? DEFAULT_DIST,
         addons: DEFAULT_ADDONS,
         readyTimeoutMs: args.readyTimeoutMs,
+        cancelOnDestroy: args.cancelOnDestroy === true,
       },
       args.protect ? { parent: this, protect: true } : { parent: this },
     );
@@ -197,6 +168,7 @@ export class DedicatedServer extends pulumi.ComponentResource implements GpuHost
           robotPassword: args.robotPassword,
           robotBaseUrl: args.robotBaseUrl,
           loadBalancer: args.loadBalancer,
+          cancelOnDestroy: args.cancelOnDestroy === true,
         },
         { parent: this },
       );

@@ -4,12 +4,14 @@
  * Robot firewall) and a vSwitch. Both are built on {@link RobotClient}.
  *
  * Safety rules:
- * - Ordering costs money (monthly rent plus a setup fee) and cannot be undone through the API. Without
- *   `confirmOrder: true` an order only runs in the webservice's test mode and the create FAILS, saying
- *   that nothing was ordered and how to confirm.
- * - `delete` never cancels anything. Cancelling a dedicated server is a manual action in Robot with a
- *   notice period; `pulumi destroy` only forgets the server (and keeps paying for it). The same goes for
- *   vSwitches.
+ * - Ordering costs money as soon as the order is placed (monthly rent plus a one-time setup fee);
+ *   cancelling the server later (in Robot, or through the API) only ends it from the cancellation date
+ *   on. Without `confirmOrder: true` an order only runs in the webservice's test mode and the create
+ *   FAILS, saying that nothing was ordered and how to confirm.
+ * - `delete` cancels nothing unless `cancelOnDestroy: true` was set (and applied with `pulumi up`)
+ *   before the delete. Robot's API can cancel (`POST /server/{n}/cancellation`, `DELETE /vswitch/{id}`);
+ *   not doing it by default is a choice: destroying a stack must never end a billed server the user may
+ *   still need, and a cancellation loses the server, its data and its IP addresses once it takes effect.
  * - A product or location change of an ordered server fails the preview instead of replacing the
  *   server (a replacement would order a second one).
  *
@@ -19,103 +21,35 @@
  * credentials in `#private` fields: capturing the class directly yields "Private field '#baseUrl' must
  * be declared in an enclosing class" at run time. So the providers capture only plain data (the
  * JavaScript text of `./robot`, filled in when a resource is declared) and plain functions, and load the
- * client inside each call from that text with `require("node:vm")`. They never touch `@pulumi/*` and
- * take credentials only from their inputs (never captured, so never written into the provider text).
+ * client and its pure helpers inside each call from that text with `require("node:vm")`; they never
+ * reference the value exports of `core/hetzner/*` directly. They never touch `@pulumi/*` and take
+ * credentials only from their inputs (never captured, so never written into the provider text).
  * `test/hetzner-provider.test.ts` serialises the providers and runs the copy against a mock Robot.
  *
  * It lives in components/ because it imports `@pulumi/pulumi` for the resource wrappers; the Robot
- * client it builds on (core/hetzner/robot.ts) is pure. The firewall rule builder and product matching
- * are exported separately and tested without Pulumi.
+ * client (core/hetzner/robot.ts) and the firewall rule builder (core/hetzner/firewall.ts) are pure and
+ * re-exported here.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { FirewallRule, RobotClient, RobotServer as RobotServerInfo, RobotVswitch as RobotVswitchInfo } from "../../core/hetzner/robot";
+import type {
+  FirewallRule,
+  RobotClient,
+  RobotServer as RobotServerInfo,
+  RobotVswitch as RobotVswitchInfo,
+  WaitOptions,
+} from "../../core/hetzner/robot";
+
+export { ROBOT_FIREWALL_MAX_RULES, robotFirewallProblems, robotFirewallRules, type RobotFirewallOptions } from "../../core/hetzner/firewall";
+export { productIdMatches, productIdMatches as productMatches } from "../../core/hetzner/robot";
 
 /** Default wait for an order to become `ready`, ms (Hetzner delivers GPU servers within hours, sometimes longer). */
 export const DEFAULT_READY_TIMEOUT_MS = 4 * 3_600_000;
 /** Default wait between order status polls, ms. */
 export const DEFAULT_POLL_MS = 30_000;
-/** Robot's firewall takes at most this many rules per direction. */
-export const ROBOT_FIREWALL_MAX_RULES = 10;
-/** First port Linux hands out for outgoing connections (net.ipv4.ip_local_port_range). */
-const EPHEMERAL_PORTS = "32768-65535";
 
 // ---------------------------------------------------------------------------------------------
 // Pure helpers
 // ---------------------------------------------------------------------------------------------
-
-/** Options of {@link robotFirewallRules}. */
-export interface RobotFirewallOptions {
-  /** CIDRs allowed to reach SSH (TCP 22), IPv4 or IPv6. Nothing else reaches port 22. */
-  sshAllowedCidrs: readonly string[];
-  /** Public HTTPS endpoint port served directly by the server, if any. @default none */
-  httpsPort?: number;
-  /** Sources allowed to reach `httpsPort`. @default anywhere (IPv4 and IPv6) */
-  httpsAllowedCidrs?: readonly string[];
-  /**
-   * Traffic from the private network (a load balancer reaching the server through the vSwitch): the
-   * network's IP range and the serving port. Added whether or not Robot's firewall filters vSwitch
-   * traffic (not confirmed either way), so the load balancer works in both cases.
-   */
-  privateNetwork?: { ipRange: string; port: number };
-}
-
-const ipVersionOf = (cidr: string): "ipv4" | "ipv6" => (cidr.includes(":") ? "ipv6" : "ipv4");
-
-/**
- * Incoming Robot firewall rules: SSH only from `sshAllowedCidrs`, the HTTPS port if given, the serving
- * port from the private network if given, then what a stateless filter needs for the server's own
- * outgoing traffic (TCP answers to ephemeral ports, flag `ack` only, so no new connection can start there;
- * ICMP for ping, path-MTU discovery and IPv6 neighbour discovery). Anything else is dropped: Robot
- * discards packets no rule accepts.
- *
- * @throws Error when more than {@link ROBOT_FIREWALL_MAX_RULES} rules would be needed, or a port is out of range.
- */
-export function robotFirewallRules(options: RobotFirewallOptions): FirewallRule[] {
-  const rules: FirewallRule[] = options.sshAllowedCidrs.map((cidr, i) => ({
-    name: `ssh-${i + 1}`,
-    ipVersion: ipVersionOf(cidr),
-    srcIp: cidr,
-    dstPort: "22",
-    protocol: "tcp",
-    action: "accept",
-  }));
-  const port = (p: number, what: string): string => {
-    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`${what}: ${p} is not a TCP port; use an integer from 1 to 65535`);
-    return String(p);
-  };
-  if (options.httpsPort !== undefined) {
-    const dstPort = port(options.httpsPort, "httpsPort");
-    const sources = options.httpsAllowedCidrs;
-    if (sources === undefined) rules.push({ name: "https", dstPort, protocol: "tcp", action: "accept" });
-    else sources.forEach((cidr, i) => rules.push({ name: `https-${i + 1}`, ipVersion: ipVersionOf(cidr), srcIp: cidr, dstPort, protocol: "tcp", action: "accept" }));
-  }
-  if (options.privateNetwork) {
-    rules.push({
-      name: "private-network",
-      ipVersion: "ipv4",
-      srcIp: options.privateNetwork.ipRange,
-      dstPort: port(options.privateNetwork.port, "privateNetwork.port"),
-      protocol: "tcp",
-      action: "accept",
-    });
-  }
-  rules.push({ name: "tcp-replies", dstPort: EPHEMERAL_PORTS, protocol: "tcp", tcpFlags: "ack", action: "accept" });
-  rules.push({ name: "icmp", protocol: "icmp", action: "accept" });
-  if (rules.length > ROBOT_FIREWALL_MAX_RULES) {
-    throw new Error(
-      `sshAllowedCidrs: ${options.sshAllowedCidrs.length} CIDRs need ${rules.length} Robot firewall rules, but Robot takes at most ${ROBOT_FIREWALL_MAX_RULES} per direction; merge them into fewer, wider CIDRs (at most ${ROBOT_FIREWALL_MAX_RULES - (rules.length - options.sshAllowedCidrs.length)})`,
-    );
-  }
-  return rules;
-}
-
-/** Whether Robot's `product` string (e.g. `GEX45`, `Dedicated Server GEX45`) names the product `wanted`. */
-export function productMatches(actual: string, wanted: string): boolean {
-  const norm = (s: string): string => s.toUpperCase().replace(/[^A-Z0-9]/g, "");
-  const a = norm(actual);
-  const w = norm(wanted);
-  return w !== "" && (a === w || a.endsWith(w));
-}
 
 /** Location (e.g. `fsn1`) of a Robot data centre name such as `FSN1-DC14`; null when unreadable. */
 export function locationOfDc(dc: string | undefined): string | null {
@@ -137,7 +71,10 @@ export interface RobotServerInputs {
   baseUrl?: string;
   /** Adopt this existing server instead of ordering one. */
   serverNumber?: number;
-  /** Robot product ID, e.g. `GEX45`. */
+  /**
+   * Robot product ID, e.g. `GEX45`. Adopting accepts Robot's product name with a numeric suffix
+   * (`GEX131-1` for `GEX131`); ordering orders the id `GET /order/server/product` lists for it.
+   */
   productId: string;
   /** Location, e.g. `fsn1` (sent upper-case, as Robot writes it). */
   location: string;
@@ -145,7 +82,7 @@ export interface RobotServerInputs {
   authorizedKeys: string[];
   /** Place a real, billed order. Anything but `true` runs the order in test mode and fails. */
   confirmOrder: boolean;
-  /** Incoming firewall rules, from {@link robotFirewallRules}. */
+  /** Incoming firewall rules, from `robotFirewallRules` (core/hetzner/firewall.ts). */
   firewallRules: FirewallRule[];
   /** Distribution installed on an ordered server, as listed by `GET /order/server/product/{id}`. */
   dist?: string;
@@ -155,6 +92,12 @@ export interface RobotServerInputs {
   readyTimeoutMs?: number;
   /** Wait between order status polls, ms. @default 30_000 */
   pollMs?: number;
+  /**
+   * When Pulumi deletes this resource (destroy, removing the host, or replacing it), cancel the server
+   * in Robot at the earliest date Robot allows. Takes effect only once applied with `pulumi up` (delete
+   * reads the stored state). @default false: delete only forgets the server, which stays billed
+   */
+  cancelOnDestroy?: boolean;
 }
 
 /** Outputs: the inputs as given, plus what Robot reports. */
@@ -165,7 +108,7 @@ export interface RobotServerOutputs extends RobotServerInputs {
   serverIp: string;
   /** IPv6 /64 net, if any. */
   serverIpv6Net: string | null;
-  /** Product as Robot names it. */
+  /** Product as Robot names it, e.g. `GEX131-1`. */
   product: string;
   /** Data centre, e.g. `FSN1-DC14`. */
   dc: string;
@@ -222,6 +165,17 @@ function robotClient(inputs: { robotUser: string; robotPassword: string; baseUrl
   return new Client({ user: inputs.robotUser, password: inputs.robotPassword, baseUrl: inputs.baseUrl });
 }
 
+/** The waits a resource's inputs ask for, with the client's defaults where not given. */
+function waitOf(inputs: { readyTimeoutMs?: number; pollMs?: number }): WaitOptions {
+  return { timeoutMs: inputs.readyTimeoutMs ?? undefined, pollMs: inputs.pollMs ?? undefined };
+}
+
+/** Whether a failed call means "Robot does not know this" (404), across realms. */
+function isNotFound(err: unknown): boolean {
+  const e = err as { status?: unknown } | null;
+  return e?.status === 404;
+}
+
 function addressOf(server: RobotServerInfo): string {
   if (server.server_ip) return server.server_ip;
   // IPv6-only server: Hetzner's installimage configures ::2 of the /64.
@@ -242,13 +196,15 @@ function outputsFor(inputs: RobotServerInputs, server: RobotServerInfo, origin: 
 }
 
 async function applyFirewall(client: RobotClient, serverNumber: number, rules: FirewallRule[]): Promise<void> {
-  // Robot's firewall is stateless and filters both IP versions here; outgoing traffic is left open.
+  // Robot's firewall is stateless. filter_ipv6 on: IPv6 passes only where an ip_version ipv6 rule lets
+  // it in (see core/hetzner/firewall.ts for the IPv6 policy). Outgoing traffic is left open; a rule
+  // without ip_version may not filter protocols or addresses, and this one does neither.
   await client.setFirewall(serverNumber, {
     status: "active",
     whitelistHos: true,
     filterIpv6: true,
     input: rules,
-    output: [{ name: "allow-all-out", action: "accept" }],
+    output: [{ name: "allow all out", action: "accept" }],
   });
 }
 
@@ -256,7 +212,7 @@ async function adopt(inputs: RobotServerInputs): Promise<RobotServerOutputs> {
   const n = inputs.serverNumber as number;
   const client = robotClient(inputs);
   const server = await client.getServer(n);
-  if (!productMatches(server.product, inputs.productId)) {
+  if (!robotModule().productIdMatches(server.product, inputs.productId)) {
     throw new Error(
       `Robot server ${n} is a "${server.product}", not a ${inputs.productId}; set product to the server's product, or serverNumber to a ${inputs.productId} you have`,
     );
@@ -274,19 +230,20 @@ async function adopt(inputs: RobotServerInputs): Promise<RobotServerOutputs> {
 
 async function order(inputs: RobotServerInputs): Promise<RobotServerOutputs> {
   const client = robotClient(inputs);
-  const what = `${inputs.productId} in ${inputs.location.toLowerCase()}`;
-  const args = {
-    productId: inputs.productId,
-    location: inputs.location.toUpperCase(),
-    authorizedKeys: inputs.authorizedKeys,
-    dist: inputs.dist,
-    addons: inputs.addons,
-  };
+  const location = inputs.location.toUpperCase();
+  // Some accounts see product ids with a suffix ("GEX131-1"); order the id Robot lists.
+  const found = robotModule().findProduct(await client.listProducts(), inputs.productId, location);
+  if ("error" in found) {
+    throw new Error(`${found.error}. Nothing was ordered; set robotProductId for this host to the id Robot lists for the product.`);
+  }
+  const productId = found.product.id;
+  const what = `${inputs.productId}${productId !== inputs.productId ? ` (Robot product ${productId})` : ""} in ${inputs.location.toLowerCase()}`;
+  const args = { productId, location, authorizedKeys: inputs.authorizedKeys, dist: inputs.dist, addons: inputs.addons };
   if (inputs.confirmOrder !== true) {
     const tx = await client.orderServer({ ...args, test: true });
     throw new Error(
       `Robot accepted a test order for ${what} (test transaction ${tx.id}), but NOTHING WAS ORDERED: confirmOrder is not true. ` +
-        "An order costs money (monthly rent plus a setup fee) and cannot be undone through the API. " +
+        "An order costs money as soon as it is placed (monthly rent plus a one-time setup fee); cancelling the server later only ends it from the cancellation date on. " +
         "To order: enable ordering in Robot (Administration → Settings → Web service settings → Ordering), " +
         "set confirmOrder: true for this host in the stack, and run pulumi up again. " +
         "To use a server you already have, set serverNumber instead.",
@@ -312,6 +269,30 @@ async function order(inputs: RobotServerInputs): Promise<RobotServerOutputs> {
         `set serverNumber: ${ready.serverNumber} for this host and run pulumi up again (that adopts it and retries the firewall; another order would be billed).`,
     );
   }
+}
+
+/**
+ * Cancels a server at the earliest date Robot allows (`earliest_cancellation_date` from
+ * `GET /server/{n}/cancellation`), not `now`: `now` ends the server, its data and its IP addresses at
+ * once, while the earliest date keeps it running until the notice period ends, so there is still time
+ * to copy data off or withdraw the cancellation in Robot (`DELETE /server/{n}/cancellation`). The
+ * location is not reserved. A server already cancelled, or unknown to Robot, is left as it is.
+ */
+async function cancelServer(inputs: RobotServerInputs, serverNumber: number): Promise<void> {
+  const client = robotClient(inputs);
+  let state;
+  try {
+    state = await client.getServerCancellation(serverNumber);
+  } catch (err) {
+    if (isNotFound(err)) return;
+    throw err;
+  }
+  if (state.cancelled) return;
+  const date = state.earliest_cancellation_date;
+  if (!date) {
+    throw new Error(`Robot reports no earliest_cancellation_date for server ${serverNumber}; cancel it in Robot (Server → Cancellation), or set cancelOnDestroy: false`);
+  }
+  await client.cancelServer(serverNumber, { cancellationDate: date, reserveLocation: false });
 }
 
 /** An error's message; `instanceof Error` fails across realms (the client runs in a `vm` script). */
@@ -351,19 +332,23 @@ export const robotServerProvider: pulumi.dynamic.ResourceProvider<RobotServerInp
   },
 
   async diff(id, olds, news) {
+    const { productIdMatches } = robotModule();
     const replaces: string[] = [];
     const newAdopt = news.serverNumber !== undefined && news.serverNumber !== null;
-    const moved = (["productId", "location"] as const).filter((k) => String(olds[k]).toLowerCase() !== String(news[k]).toLowerCase());
+    // "GEX131" and "GEX131-1" name the same product, so switching between them moves nothing.
+    const sameProduct = productIdMatches(olds.productId, news.productId) || productIdMatches(news.productId, olds.productId);
+    const moved = (["productId", "location"] as const).filter((k) =>
+      k === "productId" ? !sameProduct : String(olds[k]).toLowerCase() !== String(news[k]).toLowerCase(),
+    );
     if (olds.origin === "ordered") {
-      // Adopting by number (the same server or another) is harmless: delete only forgets, and create
-      // checks the product again.
+      // Adopting by number (the same server or another) is harmless: delete only forgets (unless
+      // cancelOnDestroy), and create checks the product again.
       if (newAdopt && (news.serverNumber !== olds.robotServerNumber || moved.length > 0)) {
         replaces.push(...(news.serverNumber !== olds.robotServerNumber ? ["serverNumber"] : []), ...moved);
-      }
-      else if (moved.length > 0 && !newAdopt) {
+      } else if (moved.length > 0 && !newAdopt) {
         throw new Error(
           `hetzner RobotServer ${id}: ${moved.map((k) => `${k} ${olds[k]} → ${news[k]}`).join(", ")} would replace server ${id}, which this stack ordered: ` +
-            "that means ordering a second server while the first stays billed (destroy never cancels). Refusing. " +
+            "that means ordering a second server while the first stays billed. Refusing. " +
             `Change it back; or cancel server ${id} in Robot and give the new server a new host name; or adopt an existing server with serverNumber.`,
         );
       }
@@ -373,12 +358,13 @@ export const robotServerProvider: pulumi.dynamic.ResourceProvider<RobotServerInp
           `Set serverNumber: ${olds.robotServerNumber} again, or give the new server a new host name.`,
       );
     } else if (news.serverNumber !== olds.serverNumber || moved.length > 0) {
-      // Re-adopting is harmless: delete only forgets, and create checks the product again.
+      // Re-adopting is harmless: delete only forgets (unless cancelOnDestroy), and create checks the product again.
       replaces.push(...(news.serverNumber !== olds.serverNumber ? ["serverNumber"] : []), ...moved);
     }
     const changes =
       replaces.length > 0 ||
       !sameJson(olds.firewallRules, news.firewallRules) ||
+      (olds.cancelOnDestroy === true) !== (news.cancelOnDestroy === true) ||
       olds.robotUser !== news.robotUser ||
       olds.robotPassword !== news.robotPassword ||
       (olds.baseUrl ?? null) !== (news.baseUrl ?? null);
@@ -403,9 +389,18 @@ export const robotServerProvider: pulumi.dynamic.ResourceProvider<RobotServerInp
     return { outs: { ...news, ...computed } };
   },
 
-  async delete() {
-    // Deliberately nothing: cancelling a dedicated server is a manual Robot action with a notice
-    // period. Destroying the stack only forgets the server; it stays in Robot and stays billed.
+  async delete(id, props) {
+    // By default nothing: the stack forgets the server, which stays in Robot and stays billed. That is
+    // a choice, not an API limitation (Robot can cancel: POST /server/{n}/cancellation). Destroying a
+    // stack should never end a billed server the user may still need; a cancellation runs to the end
+    // of a notice period and then loses the server, its data and its IP addresses. So cancelling is
+    // opt-in per server with cancelOnDestroy: true, and then done at the earliest date Robot allows.
+    if (props?.cancelOnDestroy !== true) return;
+    try {
+      await cancelServer(props, Number(id));
+    } catch (err) {
+      throw wrap(`cancel ${id} (cancelOnDestroy)`, err);
+    }
   },
 };
 
@@ -414,7 +409,8 @@ export type RobotServerArgs = { [K in keyof RobotServerInputs]: pulumi.Input<Rob
 
 /**
  * A Hetzner dedicated server managed through Robot: adopted by `serverNumber`, or ordered (only with
- * `confirmOrder: true`), with its Robot firewall set. Destroying it never cancels the server.
+ * `confirmOrder: true`), with its Robot firewall set. Destroying it cancels the server only with
+ * `cancelOnDestroy: true`.
  */
 export class RobotServer extends pulumi.dynamic.Resource {
   /** The server's number in Robot. */
@@ -463,12 +459,21 @@ export interface RobotVswitchInputs {
   robotUser: string;
   robotPassword: string;
   baseUrl?: string;
-  /** vSwitch name in Robot. */
+  /** vSwitch name in Robot; changed in place. */
   name: string;
-  /** VLAN ID, 4000–4091. */
+  /** VLAN ID, 4000–4091; changed in place (the server's VLAN interface must follow). */
   vlan: number;
-  /** Dedicated servers to add. */
+  /** Dedicated servers in the vSwitch; added and removed in place, each waited for. */
   serverNumbers: number[];
+  /**
+   * When Pulumi deletes this resource, take its servers out and cancel the vSwitch (`DELETE
+   * /vswitch/{id}`, `cancellation_date=now`). @default false: delete only forgets the vSwitch
+   */
+  cancelOnDestroy?: boolean;
+  /** Give up waiting for a vSwitch change after this long, ms. @default 600_000 */
+  readyTimeoutMs?: number;
+  /** Wait between vSwitch polls, ms. @default 10_000 */
+  pollMs?: number;
 }
 
 /** Outputs: the inputs plus the vSwitch ID. */
@@ -477,54 +482,118 @@ export interface RobotVswitchOutputs extends RobotVswitchInputs {
   vswitchId: number;
 }
 
-/** The dynamic provider for a Robot vSwitch. `delete` forgets it (cancel it in Robot if unused). */
+/** Server numbers without repeats, in order. */
+const unique = (numbers: readonly number[]): number[] => [...new Set(numbers)];
+
+/**
+ * Brings the vSwitch's servers from `from` to `to`: removals first (`DELETE /vswitch/{id}/server`),
+ * then additions, each waited for until Robot reports it done.
+ */
+async function syncVswitchServers(client: RobotClient, id: number, from: readonly number[], to: readonly number[], wait: WaitOptions): Promise<void> {
+  const removed = unique(from).filter((n) => !to.includes(n));
+  const added = unique(to).filter((n) => !from.includes(n));
+  if (removed.length > 0) {
+    await client.removeServersFromVswitch(id, removed, wait);
+    await client.waitForVswitchServersRemoved(id, removed, wait);
+  }
+  if (added.length > 0) {
+    await client.addServerToVswitch(id, added, wait);
+    await client.waitForVswitchServers(id, added, wait);
+  }
+}
+
+/** The dynamic provider for a Robot vSwitch. `delete` forgets it unless `cancelOnDestroy`. */
 export const robotVswitchProvider: pulumi.dynamic.ResourceProvider<RobotVswitchInputs, RobotVswitchOutputs> = {
   async create(inputs) {
+    let vs: RobotVswitchInfo | undefined;
     try {
+      robotModule().validateVlan(inputs.vlan); // before any request
       const client = robotClient(inputs);
-      const vs: RobotVswitchInfo = await client.createVswitch(inputs.name, inputs.vlan);
-      if (inputs.serverNumbers.length > 0) await client.addServerToVswitch(vs.id, inputs.serverNumbers);
-      return { id: String(vs.id), outs: { ...inputs, vswitchId: vs.id } };
+      const wait = waitOf(inputs);
+      // A vSwitch with this name and VLAN that is not cancelled is taken over (as community.hrobot's
+      // v_switch module identifies vSwitches): a create that failed half-way (say, waiting for a server)
+      // then succeeds on the next run instead of failing on the VLAN the first attempt took.
+      vs = (await client.listVswitches()).find((v) => !v.cancelled && v.name === inputs.name && v.vlan === inputs.vlan);
+      let present: number[] = [];
+      if (vs) present = ((await client.getVswitch(vs.id)).server ?? []).map((s) => s.server_number);
+      else vs = await client.createVswitch(inputs.name, inputs.vlan);
+      // Servers already in a taken-over vSwitch stay (only missing ones are added); later updates sync both ways.
+      await syncVswitchServers(client, vs.id, present, [...present, ...inputs.serverNumbers.filter((n) => !present.includes(n))], wait);
+      return { id: String(vs.id), outs: { ...inputs, serverNumbers: unique(inputs.serverNumbers), vswitchId: vs.id } };
     } catch (err) {
-      throw new Error(`hetzner RobotVswitch ${inputs.name} (VLAN ${inputs.vlan}): ${messageOf(err)}`);
+      const made = vs ? ` vSwitch ${vs.id} exists in Robot; running pulumi up again takes it over (same name and VLAN).` : "";
+      throw new Error(`hetzner RobotVswitch ${inputs.name} (VLAN ${inputs.vlan}): ${messageOf(err)}${made}`);
+    }
+  },
+
+  async read(id, props) {
+    if (!props) return { id, props };
+    try {
+      const vs = await robotClient(props).getVswitch(Number(id));
+      if (vs.cancelled) return {};
+      const listed = (vs.server ?? []).map((s) => s.server_number);
+      const serverNumbers = [...props.serverNumbers.filter((n) => listed.includes(n)), ...listed.filter((n) => !props.serverNumbers.includes(n))];
+      return { id, props: { ...props, name: vs.name, vlan: vs.vlan, serverNumbers } };
+    } catch (err) {
+      if (isNotFound(err)) return {};
+      throw new Error(`hetzner RobotVswitch ${id}: ${messageOf(err)}`);
     }
   },
 
   async diff(_id, olds, news) {
-    const replaces = (["name", "vlan"] as const).filter((k) => olds[k] !== news[k]);
+    // Name and VLAN change in place (POST /vswitch/{id}): the ID, and with it the hcloud coupling, stays.
     const changes =
-      replaces.length > 0 ||
-      !sameJson(olds.serverNumbers, news.serverNumbers) ||
+      olds.name !== news.name ||
+      olds.vlan !== news.vlan ||
+      !sameJson(unique(olds.serverNumbers), unique(news.serverNumbers)) ||
+      (olds.cancelOnDestroy === true) !== (news.cancelOnDestroy === true) ||
       olds.robotUser !== news.robotUser ||
       olds.robotPassword !== news.robotPassword ||
       (olds.baseUrl ?? null) !== (news.baseUrl ?? null);
-    return { changes, replaces, deleteBeforeReplace: false };
+    return { changes, replaces: [], deleteBeforeReplace: false };
   },
 
   async update(id, olds, news) {
-    const added = news.serverNumbers.filter((n) => !olds.serverNumbers.includes(n));
-    const removed = olds.serverNumbers.filter((n) => !news.serverNumbers.includes(n));
-    if (removed.length > 0) {
-      throw new Error(`hetzner RobotVswitch ${id}: removing servers ${removed.join(", ")} is not automated; remove them in Robot (vSwitches → ${olds.name}), then run pulumi refresh`);
-    }
     try {
-      if (added.length > 0) await robotClient(news).addServerToVswitch(Number(id), added);
+      const client = robotClient(news);
+      const wait = waitOf(news);
+      if (olds.name !== news.name || olds.vlan !== news.vlan) await client.updateVswitch(Number(id), news.name, news.vlan, wait);
+      await syncVswitchServers(client, Number(id), olds.serverNumbers, news.serverNumbers, wait);
     } catch (err) {
       throw new Error(`hetzner RobotVswitch ${id}: ${messageOf(err)}`);
     }
     return { outs: { ...news, vswitchId: olds.vswitchId } };
   },
 
-  async delete() {
-    // Deliberately nothing: a vSwitch is cancelled in Robot (with a cancellation date). Destroying
-    // the stack only forgets it.
+  async delete(id, props) {
+    // By default nothing, by choice (Robot can cancel vSwitches: DELETE /vswitch/{id}): destroying the
+    // stack must not cut servers off a network that something outside the stack may still use. With
+    // cancelOnDestroy: true the servers are taken out (waited for) and the vSwitch is cancelled "now";
+    // vSwitches carry no rent, and "now" frees the VLAN ID for a new stack at once.
+    if (props?.cancelOnDestroy !== true) return;
+    try {
+      const client = robotClient(props);
+      const wait = waitOf(props);
+      let vs: RobotVswitchInfo;
+      try {
+        vs = await client.getVswitch(Number(id));
+      } catch (err) {
+        if (isNotFound(err)) return;
+        throw err;
+      }
+      if (vs.cancelled) return;
+      await syncVswitchServers(client, vs.id, (vs.server ?? []).map((s) => s.server_number), [], wait);
+      await client.cancelVswitch(vs.id, "now", wait);
+    } catch (err) {
+      throw new Error(`hetzner RobotVswitch ${id}: cancel (cancelOnDestroy): ${messageOf(err)}`);
+    }
   },
 };
 
 /** Inputs of {@link RobotVswitch}. */
 export type RobotVswitchArgs = { [K in keyof RobotVswitchInputs]: pulumi.Input<RobotVswitchInputs[K]> };
 
-/** A Robot vSwitch holding dedicated servers. Destroying it only forgets it. */
+/** A Robot vSwitch holding dedicated servers. Destroying it cancels it only with `cancelOnDestroy: true`. */
 export class RobotVswitch extends pulumi.dynamic.Resource {
   /** Robot's vSwitch ID. */
   declare public readonly vswitchId: pulumi.Output<number>;

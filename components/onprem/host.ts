@@ -7,7 +7,9 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { catalog, closest, findGpu } from "../../core/catalog";
-import { compareInventory, parseProbeOutput, parsePublicKey, probeCommand, probeScriptHash, renderProbeScript, type ProbeResult } from "../../core/probe/ssh";
+import { checkProbe, DEFAULT_ONPREM_USER, DEFAULT_SSH_PORT, ownedHostProblems } from "../../core/hosts/onprem";
+import { parsePublicKey, probeCommand, probeScriptHash, renderProbeScript, type ProbeResult } from "../../core/probe/ssh";
+import { ONPREM_HOST_TYPE } from "../../core/tokens";
 import { hostInputs, type GpuHost, type HostConnection, type HostFacts } from "../host";
 
 /** Arguments of {@link Host}. */
@@ -28,56 +30,29 @@ export interface HostArgs {
   probe?: boolean;
 }
 
-/** Default SSH port. */
-export const DEFAULT_SSH_PORT = 22;
-/** Default login user (as the stack schema's). */
-export const DEFAULT_ONPREM_USER = "root";
+export { checkProbe, DEFAULT_ONPREM_USER, DEFAULT_SSH_PORT };
 
 /**
- * Checks the plain arguments. Returns the problems, each starting with `prefix` and naming the
- * property, the value, what is allowed and the fix; empty when all is well. Pure.
+ * Checks the plain arguments with the owned-host kind's validators (the same `gpu-hosting check`
+ * runs). Returns the problems, each starting with `prefix`; empty when all is well. Pure.
  */
 export function onpremHostProblems(prefix: string, args: Pick<HostArgs, "hostKey" | "facts" | "port" | "user">): string[] {
-  const problems: string[] = [];
-  const { gpu, gpuCount } = args.facts;
+  const { gpu } = args.facts;
+  // Facts come from resolveHost, which stores the catalog id; an alias here means hand-built facts.
   if (gpu !== null && findGpu(gpu)?.id !== gpu) {
-    const ids = catalog().gpus.map((g) => g.id);
-    problems.push(`${prefix}: facts.gpu "${gpu}" is not a GPU id of the catalog; closest: ${closest(gpu, ids).join(", ")} (\`gpu-hosting catalog gpus\` lists them)`);
+    return [`${prefix}: facts.gpu "${gpu}" is not a GPU id of the catalog; closest: ${closest(gpu, catalog().gpus.map((g) => g.id)).join(", ")} (\`gpu-hosting catalog gpus\` lists them)`];
   }
-  if (!Number.isInteger(gpuCount) || gpuCount < 0 || (gpu === null && gpuCount !== 0)) {
-    problems.push(`${prefix}: facts.gpuCount ${gpuCount} does not fit facts.gpu ${gpu === null ? "null (CPU-only)" : `"${gpu}"`}; use a whole number, and 0 for a CPU-only host`);
-  }
-  try {
-    parsePublicKey(args.hostKey);
-  } catch (e) {
-    problems.push(`${prefix}: hostKey: ${(e as Error).message}; \`gpu-hosting discover user@host\` prints it`);
-  }
-  const port = args.port ?? DEFAULT_SSH_PORT;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push(`${prefix}: port ${port} is not a TCP port; use 1–65535 (sshd's Port, usually 22)`);
-  if (args.user !== undefined && !/^[a-z_][a-z0-9_.-]*\$?$/i.test(args.user)) problems.push(`${prefix}: user ${JSON.stringify(args.user)} is not a login name; use the account's name, e.g. "ubuntu"`);
-  return problems;
-}
-
-/**
- * Parses the probe's stdout and checks it against the declared facts.
- * @throws Error listing every disagreement with both values, and the fix.
- */
-export function checkProbe(prefix: string, stdout: string, hostKey: string, facts: Pick<HostFacts, "gpu" | "gpuCount" | "ramGiB">): ProbeResult {
-  const result = parseProbeOutput(stdout, hostKey);
-  const mismatches = compareInventory({ gpu: facts.gpu, gpuCount: facts.gpuCount, ramGiB: facts.ramGiB }, result);
-  if (mismatches.length > 0) {
-    throw new Error(
-      `${prefix}: the probe disagrees with the declared inventory:\n${mismatches.map((m) => `  ${m.message}`).join("\n")}\n` +
-        `Correct the host's inventory in the stack file (\`gpu-hosting discover\` prints what the host has), or fix the machine, then run pulumi up again`,
-    );
-  }
-  return result;
+  return ownedHostProblems(
+    prefix,
+    { hostKey: args.hostKey, port: args.port ?? DEFAULT_SSH_PORT, user: args.user ?? DEFAULT_ONPREM_USER, inventory: { gpu: args.facts.gpu, gpuCount: args.facts.gpuCount } },
+    catalog(),
+  );
 }
 
 /** An existing machine reached over SSH; implements {@link GpuHost}. */
 export class Host extends pulumi.ComponentResource implements GpuHost {
   /** Type token. */
-  public static readonly __pulumiType = "gpu-hosting:onprem:Host";
+  public static readonly __pulumiType = ONPREM_HOST_TYPE;
 
   /** Declared facts, as given. */
   public readonly facts: HostFacts;

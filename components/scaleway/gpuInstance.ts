@@ -5,9 +5,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as scw from "@pulumiverse/scaleway";
-import { catalog, closest, type Offer } from "../../core/catalog";
+import { catalog, type Catalog, type Offer } from "../../core/catalog";
 import { renderHardeningCloudConfig } from "../../core/cloudinit";
-import { checkCloudHost, factTags, hostInputs, type GpuHost, type HostConnection, type HostFacts } from "../host";
+import { DEFAULT_ROOT_VOLUME_GB, DEFAULT_SCALEWAY_GPU_IMAGE, scalewayHostProblems, scalewayOffer } from "../../core/hosts/scaleway";
+import { SCALEWAY_GPU_INSTANCE_TYPE } from "../../core/tokens";
+import { checkRentedHost, factTags, hostInputs, type GpuHost, type HostConnection, type HostFacts } from "../host";
 
 /** Arguments of {@link GpuInstance}. Plain values are checked against the catalog at construction. */
 export interface GpuInstanceArgs {
@@ -35,38 +37,25 @@ export interface GpuInstanceArgs {
   projectId?: pulumi.Input<string>;
 }
 
-/** Default GPU OS image label. */
-export const DEFAULT_SCALEWAY_GPU_IMAGE = "ubuntu_noble_gpu_os_12";
-/** Default root volume size, GB. */
-export const DEFAULT_ROOT_VOLUME_GB = 200;
+export { DEFAULT_ROOT_VOLUME_GB, DEFAULT_SCALEWAY_GPU_IMAGE };
 /** Default admin user. */
 export const DEFAULT_ADMIN_USER = "llm";
 
 /**
- * Checks a type and zone against the catalog. Returns the offer, or throws an Error whose message
- * starts with `prefix` and names the property, the value, the allowed values and the fix.
+ * Checks a type and zone against the catalog with the scaleway host kind's resolver. Returns the
+ * offer, or throws an Error whose message starts with `prefix` and names the property, the value,
+ * the allowed values and the fix.
  */
-export function checkScalewayOffer(prefix: string, type: string, zone: string, offers: readonly Offer[] = catalog().offers): Offer {
-  const gpuOffers = offers.filter((o) => o.provider === "scaleway" && o.kind === "gpu-instance");
-  const listed = gpuOffers.filter((o) => o.status === "listed").map((o) => o.name);
-  const offer = gpuOffers.find((o) => o.name.toLowerCase() === type.trim().toLowerCase());
-  if (!offer) {
-    throw new Error(`${prefix}: type "${type}" is not a Scaleway GPU Instance type; allowed: ${listed.join(", ")}; did you mean ${closest(type, listed, 1).join("")}?`);
-  }
-  if (offer.status !== "listed") {
-    throw new Error(`${prefix}: type "${offer.name}" is no longer listed by Scaleway; pick a listed type: ${listed.join(", ")}`);
-  }
-  const z = zone.trim().toLowerCase();
-  if (!offer.locations.includes(z)) {
-    throw new Error(`${prefix}: zone "${zone}" does not offer ${offer.name}; it is offered in ${offer.locations.join(", ")}`);
-  }
+export function checkScalewayOffer(prefix: string, type: string, zone: string, c: Catalog = catalog()): Offer {
+  const offer = scalewayOffer(prefix, type, zone, c);
+  if ("problems" in offer) throw new Error(offer.problems.join("\n"));
   return offer;
 }
 
 /** A Scaleway GPU Instance, hardened at first boot; implements {@link GpuHost}. */
 export class GpuInstance extends pulumi.ComponentResource implements GpuHost {
   /** Type token. */
-  public static readonly __pulumiType = "gpu-hosting:scaleway:GpuInstance";
+  public static readonly __pulumiType = SCALEWAY_GPU_INSTANCE_TYPE;
 
   /** The server itself (escape hatch). */
   public readonly server: scw.instance.Server;
@@ -81,12 +70,17 @@ export class GpuInstance extends pulumi.ComponentResource implements GpuHost {
     super(GpuInstance.__pulumiType, name, hostInputs(args.facts, { type: args.type, zone: args.zone, image: args.image, sshAllowedCidrs: args.sshAllowedCidrs }), opts);
     const prefix = `scaleway.GpuInstance ${name}`;
     const adminUser = args.adminUser ?? DEFAULT_ADMIN_USER;
-    const offer = checkCloudHost(this, prefix, () => checkScalewayOffer(prefix, args.type, args.zone), args.zone, args.facts, adminUser);
-    const zone = args.zone.trim().toLowerCase();
     const rootVolumeGb = args.rootVolumeGb ?? DEFAULT_ROOT_VOLUME_GB;
-    if (!Number.isInteger(rootVolumeGb) || rootVolumeGb < 20) {
-      throw new pulumi.ResourceError(`${prefix}: rootVolumeGb ${rootVolumeGb} is too small or not whole; use an integer of at least 20 (GB)`, this);
-    }
+    const offer = checkRentedHost(
+      this,
+      prefix,
+      scalewayOffer(prefix, args.type, args.zone, catalog()),
+      scalewayHostProblems(prefix, { type: args.type, zone: args.zone, rootVolumeGb }),
+      args.zone,
+      args.facts,
+      adminUser,
+    );
+    const zone = args.zone.trim().toLowerCase();
 
     const parent = { parent: this };
     const projectId = args.projectId;

@@ -153,3 +153,13 @@ export function findLocation(provider: string, id: string, c: Catalog = catalog(
 export function gpuMemoryGiB(g: Gpu): number {
   return g.usableMemoryMiB / 1024;
 }
+
+/**
+ * The range a GPU's power limit can be set to, watts (`nvidia-smi -pl` and `amd-smi set --power-cap`
+ * refuse values outside it). `confirmed` is true when some source for the range is not
+ * "unconfirmed"; otherwise the range is a best estimate (see the catalog's notes).
+ */
+export function gpuPowerLimitRange(gpu: Gpu): { minWatts: number; maxWatts: number; confirmed: boolean } {
+  const r = gpu.powerLimitWatts;
+  return { minWatts: r.min, maxWatts: r.max, confirmed: r.sources.some((s) => s.confidence !== "unconfirmed") };
+}

@@ -42,6 +42,23 @@ export const GpuDataTypes = z
   .strict();
 export type GpuDataTypes = z.infer<typeof GpuDataTypes>;
 
+/**
+ * The range a GPU's power limit can be set to, watts: what `nvidia-smi -q -d POWER` reports as
+ * "Min Power Limit" / "Max Power Limit" (`power.min_limit` / `power.max_limit`), or for AMD the power
+ * cap range rocm-smi / amd-smi accept. Ranges marked `unconfirmed` are estimates.
+ */
+export const PowerLimitWatts = z
+  .object({
+    /** Lowest settable power limit, watts. */
+    min: z.number().positive(),
+    /** Highest settable power limit, watts. */
+    max: z.number().positive(),
+    sources: Sources,
+  })
+  .strict()
+  .refine((r) => r.max >= r.min, { message: "max must be at least min", path: ["max"] });
+export type PowerLimitWatts = z.infer<typeof PowerLimitWatts>;
+
 export const GpuVendor = z.enum(["nvidia", "amd"]);
 export type GpuVendor = z.infer<typeof GpuVendor>;
 
@@ -69,6 +86,8 @@ export const Gpu = z
     bandwidthGBps: z.number().positive(),
     /** Board power / TDP, watts (default power cap). */
     boardPowerWatts: z.number().positive(),
+    /** The range the power limit (`nvidia-smi -pl`, `amd-smi set --power-cap`) can be set to. */
+    powerLimitWatts: PowerLimitWatts,
     dataTypes: GpuDataTypes,
     /** GPU-to-GPU interconnect, or null when none (PCIe only). */
     interconnect: z.string().nullable(),

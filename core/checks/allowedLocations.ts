@@ -1,4 +1,5 @@
 /** allowed-locations: providers and regions from an allow-list (EU-only by default). */
+import { PROVIDERS } from "../hosts";
 import type { Check, Finding } from "./types";
 
 export interface AllowedLocationsConfig {
@@ -16,7 +17,7 @@ export const allowedLocations: Check<AllowedLocationsConfig> = {
   defaultEnforcement: () => "mandatory",
   remediationSteps: "Move the host to an allowed provider and region (e.g. Hetzner fsn1/nbg1/hel1, Scaleway fr-par-2/pl-waw-2), give on-prem sites their country, or widen the allow-list deliberately.",
   configSchema: {
-    providers: { type: "array", items: { type: "string", enum: ["hetzner", "scaleway", "onprem", "colocation"] }, description: "allowed providers (empty: use the stack's gpu-hosting:allowed)", default: [] },
+    providers: { type: "array", items: { type: "string", enum: [...PROVIDERS] }, description: "allowed providers (empty: use the stack's gpu-hosting:allowed)", default: [] },
     regions: { type: "array", items: { type: "string" }, description: "allowed locations/zones (empty: use the stack's)", default: [] },
     euOnly: { type: "boolean", description: "force EU-only for every stack (false: follow the stack's gpu-hosting:allowed.euOnly, which defaults to true)", default: false },
   },
@@ -30,7 +31,7 @@ export const allowedLocations: Check<AllowedLocationsConfig> = {
       if (providers.length > 0 && !providers.includes(h.provider)) {
         out.push({ subject: `host ${h.name}`, message: `provider ${h.provider} is not allowed; allowed: ${providers.join(", ")}`, remediation: allowedLocations.remediationSteps });
       }
-      const owned = h.provider === "onprem" || h.provider === "colocation";
+      const owned = h.offerId === null;
       if (!owned && regions.length > 0 && !regions.includes(h.location)) {
         out.push({ subject: `host ${h.name}`, message: `${h.provider} location ${h.location} is not allowed; allowed: ${regions.join(", ")}`, remediation: allowedLocations.remediationSteps });
       }

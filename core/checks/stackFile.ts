@@ -23,7 +23,18 @@ export class StackInputError extends Error {
   }
 }
 
-/** The `config:` map of a stack file, all namespaces. */
+const NEEDS = "a stack file needs a top-level config: mapping with gpu-hosting: keys";
+
+const kind = (v: unknown): string => (v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "a mapping" : `a ${typeof v}`);
+const listed = (keys: string[]): string => (keys.length === 0 ? "no keys" : keys.join(", "));
+
+/**
+ * The `config:` map of a stack file, all namespaces.
+ *
+ * @throws StackInputError naming the file and the problem when the text is not YAML, is empty
+ * (nothing but whitespace and comments), has no top-level `config:` mapping, or its `config:`
+ * holds no `gpu-hosting:` setting: such a file would otherwise check as a clean, empty stack.
+ */
 export function readStackYaml(text: string, file: string): Record<string, unknown> {
   let doc: unknown;
   try {
@@ -32,10 +43,18 @@ export function readStackYaml(text: string, file: string): Record<string, unknow
   } catch (e) {
     throw new StackInputError(`${file}: not valid YAML (${(e as Error).message})`, []);
   }
-  if (doc === null || doc === undefined) return {};
-  if (typeof doc !== "object" || Array.isArray(doc)) throw new StackInputError(`${file}: expected a mapping with a config: key`, []);
-  const config = (doc as Record<string, unknown>).config ?? {};
-  if (typeof config !== "object" || config === null || Array.isArray(config)) throw new StackInputError(`${file}: config: must be a mapping of keys to values`, []);
+  if (doc === null || doc === undefined) throw new StackInputError(`${file}: empty file${text.trim() ? " (only comments)" : ""}; ${NEEDS}`, []);
+  if (typeof doc !== "object" || Array.isArray(doc)) throw new StackInputError(`${file}: the document is ${kind(doc)}, not a mapping; ${NEEDS}`, []);
+  const top = doc as Record<string, unknown>;
+  if (!("config" in top)) throw new StackInputError(`${file}: no top-level config: key (found: ${listed(Object.keys(top))}); ${NEEDS}`, []);
+  const config = top.config;
+  if (config === null || config === undefined) throw new StackInputError(`${file}: config: is empty, no gpu-hosting: settings; ${NEEDS}`, []);
+  if (typeof config !== "object" || Array.isArray(config)) throw new StackInputError(`${file}: config: must be a mapping of keys to values, got ${kind(config)}`, []);
+  const keys = Object.keys(config);
+  if (keys.length === 0) throw new StackInputError(`${file}: config: is empty, no gpu-hosting: settings; ${NEEDS}`, []);
+  if (!keys.some((k) => k.startsWith("gpu-hosting:"))) {
+    throw new StackInputError(`${file}: config: has no gpu-hosting: settings (found: ${keys.join(", ")}); ${NEEDS}`, []);
+  }
   return config as Record<string, unknown>;
 }
 

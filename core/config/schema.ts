@@ -8,20 +8,15 @@ import { z } from "zod";
 import { COOLING_TYPES } from "../footprint";
 import { DTYPES, KV_CACHE_DTYPES } from "../sizing/dtypes";
 import { ENGINES } from "../sizing/engines";
+import { HostConfig, hostKindOf, PROVIDERS, secretKeysOf } from "../hosts";
+import { Name, Tokens } from "./common";
 
-/** Context lengths as numbers or `32k`-style strings. */
-export const Tokens = z.union([
-  z.number().int().positive(),
-  z
-    .string()
-    .regex(/^\d+[kK]?$/, "expected a token count such as 8192 or 32k")
-    .transform((s) => (/[kK]$/.test(s) ? Number(s.slice(0, -1)) * 1024 : Number(s))),
-]);
-
-const Name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "use lower-case letters, digits and dashes (at most 63)");
-const Cidr = z
-  .string()
-  .regex(/^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/, "expected a CIDR such as 203.0.113.0/24 or 2001:db8::/32");
+export { Cidr, HostBase, Name, Tokens } from "./common";
+export { HostConfig } from "../hosts";
+export { HetznerCloudHostConfig } from "../hosts/hetznerCloud";
+export { HetznerDedicatedHostConfig } from "../hosts/hetznerDedicated";
+export { OnpremHostConfig } from "../hosts/onprem";
+export { ScalewayHostConfig } from "../hosts/scaleway";
 
 /** A site: where hosts draw power. Providers' own data centres are implicit sites. */
 export const SiteConfig = z
@@ -44,110 +39,6 @@ export const SiteConfig = z
   })
   .strict();
 export type SiteConfig = z.infer<typeof SiteConfig>;
-
-const HostBase = {
-  name: Name,
-  /** Site name for on-prem hosts; providers' hosts belong to `<provider>-<location>` implicitly. */
-  site: Name.optional(),
-  /** GPU power cap applied at install (`nvidia-smi -pl`), watts per GPU. */
-  gpuPowerCapWatts: z.number().positive().optional(),
-  /** CIDRs allowed to reach SSH (port 22). @default [] (no SSH from anywhere) */
-  sshAllowedCidrs: z.array(Cidr).default([]),
-};
-
-export const ScalewayHostConfig = z
-  .object({
-    ...HostBase,
-    kind: z.literal("scaleway"),
-    /** Commercial type, e.g. "L40S-1-48G". */
-    type: z.string(),
-    /** Zone, e.g. "fr-par-2". */
-    zone: z.string(),
-    /** Image label or UUID. @default "ubuntu_noble_gpu_os_12" (driver, Docker and container toolkit preinstalled) */
-    image: z.string().default("ubuntu_noble_gpu_os_12"),
-    /** Root volume size, GB. @default 200 */
-    rootVolumeGb: z.number().int().min(20).default(200),
-  })
-  .strict();
-
-export const HetznerDedicatedHostConfig = z
-  .object({
-    ...HostBase,
-    kind: z.literal("hetzner-dedicated"),
-    /** Product name, e.g. "GEX45". */
-    product: z.string(),
-    /** Location, e.g. "fsn1". */
-    location: z.string(),
-    /** Adopt an existing server by its number instead of ordering one. */
-    serverNumber: z.number().int().positive().optional(),
-    /** Place a real order. Without it an order runs in the webservice's test mode. @default false */
-    confirmOrder: z.boolean().default(false),
-    /** Fingerprints of SSH keys uploaded to Robot, installed on an ordered server. @default [] */
-    authorizedKeys: z.array(z.string().regex(/^([0-9a-f]{2}:){15}[0-9a-f]{2}$/, "expected an MD5 fingerprint as Robot lists it, e.g. 56:29:99:a4:5d:ed:ac:95:c1:f5:88:82:90:5d:dd:10")).default([]),
-    /** Join a vSwitch coupled to an hcloud network (eu-central only). */
-    privateNetwork: z
-      .object({
-        vlan: z.number().int().min(4000).max(4091),
-        networkIpRange: z.string().default("10.100.0.0/16"),
-        vswitchSubnet: z.string().default("10.100.1.0/24"),
-      })
-      .strict()
-      .optional(),
-    /** Put an hcloud load balancer with a managed TLS certificate in front (needs privateNetwork). */
-    loadBalancer: z.object({ domain: z.string() }).strict().optional(),
-  })
-  .strict();
-
-export const HetznerCloudHostConfig = z
-  .object({
-    ...HostBase,
-    kind: z.literal("hetzner-cloud"),
-    /** Dedicated-vCPU server type for CPU inference, e.g. "ccx33". */
-    serverType: z.string(),
-    location: z.string(),
-    /** @default "ubuntu-24.04" */
-    image: z.string().default("ubuntu-24.04"),
-  })
-  .strict();
-
-export const OnpremHostConfig = z
-  .object({
-    ...HostBase,
-    kind: z.enum(["onprem", "colocation"]),
-    /** Address SSH connects to. */
-    address: z.string().min(1),
-    /** @default 22 */
-    port: z.number().int().min(1).max(65535).default(22),
-    /** @default "root" */
-    user: z.string().default("root"),
-    /** Pinned host key, as in known_hosts: "ssh-ed25519 AAAA…". */
-    hostKey: z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+/, "expected a public host key such as ssh-ed25519 AAAA…"),
-    /** Config key of the secret holding this host's private key. @default "sshPrivateKey" */
-    privateKeySecret: z.string().default("sshPrivateKey"),
-    /** What the host is declared to have; the probe checks it. */
-    inventory: z
-      .object({
-        /** Catalog GPU id, or null for CPU-only hosts. */
-        gpu: z.string().nullable(),
-        gpuCount: z.number().int().nonnegative(),
-        /** Everything but the GPUs at load, watts. @default 250 */
-        nonGpuWatts: z.number().nonnegative().default(250),
-        ramGiB: z.number().positive().optional(),
-      })
-      .strict(),
-    /** Purchase price, EUR, for amortisation. */
-    hardwareEur: z.number().nonnegative().optional(),
-    /** @default 36 */
-    amortisationMonths: z.number().int().positive().default(36),
-  })
-  .strict();
-
-export const HostConfig = z.discriminatedUnion("kind", [ScalewayHostConfig, HetznerDedicatedHostConfig, HetznerCloudHostConfig, OnpremHostConfig]);
-export type HostConfig = z.infer<typeof HostConfig>;
-export type ScalewayHostConfig = z.infer<typeof ScalewayHostConfig>;
-export type HetznerDedicatedHostConfig = z.infer<typeof HetznerDedicatedHostConfig>;
-export type HetznerCloudHostConfig = z.infer<typeof HetznerCloudHostConfig>;
-export type OnpremHostConfig = z.infer<typeof OnpremHostConfig>;
 
 export const DeploymentConfig = z
   .object({
@@ -200,7 +91,7 @@ export const BudgetsConfig = z
 export const AllowedConfig = z
   .object({
     /** @default all: hetzner, scaleway, onprem, colocation */
-    providers: z.array(z.enum(["hetzner", "scaleway", "onprem", "colocation"])).optional(),
+    providers: z.array(z.enum(PROVIDERS as [string, ...string[]])).optional(),
     /** Provider locations/zones allowed, e.g. ["fsn1", "fr-par-2"]. */
     regions: z.array(z.string()).optional(),
     /** Only EU locations. @default true */
@@ -233,14 +124,11 @@ export const StackConfig = z
     const sites = new Set(c.sites.map((s) => s.name));
     const hosts = new Set(c.hosts.map((h) => h.name));
     c.hosts.forEach((h, i) => {
-      if ((h.kind === "onprem" || h.kind === "colocation") && !h.site) {
+      if (hostKindOf(h).needsSite && !h.site) {
         ctx.addIssue({ code: "custom", path: ["hosts", i, "site"], message: `required for ${h.kind} hosts; name one of sites[].name` });
       }
       if (h.site && !sites.has(h.site)) {
         ctx.addIssue({ code: "custom", path: ["hosts", i, "site"], message: `"${h.site}" is not a site; declared sites: ${[...sites].join(", ") || "none"}` });
-      }
-      if (h.kind === "hetzner-dedicated" && h.loadBalancer && !h.privateNetwork) {
-        ctx.addIssue({ code: "custom", path: ["hosts", i, "loadBalancer"], message: "needs privateNetwork: the load balancer reaches the server through the vSwitch" });
       }
     });
     c.deployments.forEach((d, i) => {
@@ -262,7 +150,7 @@ export function configPath(path: readonly PropertyKey[]): string {
  * `gpu-hosting:` keys that hold secrets or keys for secrets rather than stack data; they are read
  * with `config.requireSecret` and never parsed here.
  */
-export const SECRET_CONFIG_KEYS = ["sshPrivateKey", "sshPublicKey", "robotUser", "robotPassword", "hfToken", "apiKey"] as const;
+export const SECRET_CONFIG_KEYS: readonly string[] = [...secretKeysOf([]), "hfToken", "apiKey"];
 
 /**
  * Picks the schema's input from a stack's config map (all namespaces; values may be JSON strings
@@ -283,9 +171,7 @@ export function stackConfigInput(all: Record<string, unknown>): Record<string, u
     }
     out[k.slice("gpu-hosting:".length)] = value;
   }
-  const hosts = Array.isArray(out.hosts) ? (out.hosts as Record<string, unknown>[]) : [];
-  const named = hosts.map((h) => (h && typeof h === "object" ? h.privateKeySecret : undefined)).filter((x): x is string => typeof x === "string");
-  for (const k of [...SECRET_CONFIG_KEYS, ...named]) delete out[k];
+  for (const k of [...SECRET_CONFIG_KEYS, ...secretKeysOf(Array.isArray(out.hosts) ? out.hosts : [])]) delete out[k];
   return out;
 }
 

@@ -5,6 +5,10 @@
  * dynamic provider, the CLI and tests alike. Facts: https://robot.hetzner.com/doc/webservice/en.html
  * (read 2026-11-30; see shared/facts/providers-gpus-power.md §1.2).
  *
+ * vSwitch changes are asynchronous in Robot: the calls that change one wait out a 409
+ * `VSWITCH_IN_PROCESS` (bounded), and `waitForVswitchServers` / `waitForVswitchServersRemoved` poll the
+ * per-server status.
+ *
  * Safety rules built in: orders default to `test=true`, `comment` is never sent (any comment sends an
  * order to manual processing), 401 is never retried (three failed logins block the client IP for
  * 10 minutes), and the password never appears in an error message.
@@ -19,6 +23,10 @@ export const VSWITCH_VLAN_MIN = 4000;
 export const VSWITCH_VLAN_MAX = 4091;
 /** Most servers one vSwitch can hold (docs.hetzner.com, vSwitch limits). */
 export const VSWITCH_MAX_SERVERS = 100;
+/** Default wait for a vSwitch change (per-server status, or a 409 `VSWITCH_IN_PROCESS`) to finish, ms. */
+export const DEFAULT_VSWITCH_TIMEOUT_MS = 600_000;
+/** Default wait between vSwitch polls, ms (community.hrobot's v_switch module waits 10 s too). */
+export const DEFAULT_VSWITCH_POLL_MS = 10_000;
 
 /** The `fetch` signature the client needs; Node 20's global `fetch` fits. */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
@@ -60,6 +68,10 @@ export interface RobotErrorBody {
   interval?: number;
   /** With `RATE_LIMIT_EXCEEDED`: requests allowed per window. */
   max_request?: number;
+  /** With `INVALID_INPUT`: the parameters that are missing, or null (webservice doc, "Errors"). */
+  missing?: string[] | null;
+  /** With `INVALID_INPUT`: the parameters that are invalid, or null (webservice doc, "Errors"). */
+  invalid?: string[] | null;
 }
 
 /**
@@ -104,12 +116,29 @@ export interface RobotServer {
   ip?: string[];
 }
 
-/** A price of a product at one location, EUR as decimal strings. */
+/**
+ * The recurring price of a product at one location, EUR as decimal strings: monthly `net`/`gross` and,
+ * in the same object, the hourly `hourly_net`/`hourly_gross` (webservice doc, "Ordering"; the same
+ * shape appears in the doc's examples quoted by the hrobot crate, src/api/ordering/models.rs).
+ */
+export interface RobotRecurringPrice {
+  /** Monthly price without VAT. */
+  net: string;
+  /** Monthly price with VAT. */
+  gross: string;
+  /** Hourly price without VAT (left out by some older answers). */
+  hourly_net?: string;
+  /** Hourly price with VAT (left out by some older answers). */
+  hourly_gross?: string;
+}
+
+/** A price of a product at one location, as `GET /order/server/product` lists it under `prices`. */
 export interface RobotProductPrice {
   location: string;
-  price: { net: string; gross: string };
+  /** Recurring price: monthly and hourly. */
+  price: RobotRecurringPrice;
+  /** One-time setup fee. */
   price_setup: { net: string; gross: string };
-  price_hourly?: { net: string; gross: string };
 }
 
 /** A standard product from `GET /order/server/product`. */
@@ -161,11 +190,11 @@ export interface OrderServerArgs {
   test?: boolean;
 }
 
-/** Options of {@link RobotClient.waitForTransaction}. */
+/** Options of the waiting calls ({@link RobotClient.waitForTransaction}, the vSwitch calls). */
 export interface WaitOptions {
-  /** Give up after this long, ms. @default 3_600_000 (one hour) */
+  /** Give up after this long, ms. @default 3_600_000 (one hour) for orders, 600_000 for vSwitches */
   timeoutMs?: number;
-  /** Wait between polls, ms. @default 30_000 */
+  /** Wait between polls, ms. @default 30_000 for orders, 10_000 for vSwitches */
   pollMs?: number;
 }
 
@@ -214,15 +243,56 @@ export interface RobotFirewall {
   rules: { input: Record<string, unknown>[]; output?: Record<string, unknown>[] };
 }
 
-/** A vSwitch as Robot returns it. */
+/** Per-server status in a vSwitch: adding and removing servers is asynchronous (webservice doc, "vSwitch"). */
+export type RobotVswitchServerStatus = "ready" | "in process" | "failed";
+
+/** A server as `GET /vswitch/{id}` lists it. */
+export interface RobotVswitchServer {
+  server_ip: string | null;
+  server_ipv6_net?: string | null;
+  server_number: number;
+  status: RobotVswitchServerStatus;
+}
+
+/** A vSwitch as Robot returns it (vSwitch answers are not wrapped in a `{"vswitch": …}` object). */
 export interface RobotVswitch {
   id: number;
   name: string;
   vlan: number;
   cancelled: boolean;
-  server?: unknown[];
+  server?: RobotVswitchServer[];
   subnet?: unknown[];
   cloud_network?: unknown[];
+}
+
+/**
+ * A server's cancellation state, `GET /server/{n}/cancellation` (webservice doc, "Server"). Before a
+ * cancellation Robot reports `earliest_cancellation_date`; after one, `cancellation_date`.
+ */
+export interface RobotCancellation {
+  server_ip: string | null;
+  server_ipv6_net?: string | null;
+  server_number: number;
+  server_name?: string;
+  /** First date a cancellation may take effect, `yyyy-mm-dd`. */
+  earliest_cancellation_date?: string;
+  cancelled: boolean;
+  /** Whether the location can be reserved for a follow-up server. */
+  reservation_possible?: boolean;
+  reserved?: boolean;
+  /** Date the cancellation takes effect, once cancelled. */
+  cancellation_date?: string | null;
+  cancellation_reason?: string[] | string | null;
+}
+
+/** Arguments of {@link RobotClient.cancelServer}. */
+export interface CancelServerArgs {
+  /** `yyyy-mm-dd` (not before `earliest_cancellation_date`) or `now` (the server ends at once). */
+  cancellationDate: string;
+  /** Keep the location reserved for a follow-up server. @default false */
+  reserveLocation?: boolean;
+  /** One of the reasons Robot lists in `cancellation_reason`. @default none sent */
+  reason?: string;
 }
 
 /**
@@ -262,6 +332,49 @@ export function validateVlan(vlan: number): void {
       `createVswitch vlan: ${vlan} is not allowed; Robot vSwitch VLAN IDs are integers from ${VSWITCH_VLAN_MIN} to ${VSWITCH_VLAN_MAX}. Pick one in that range (e.g. 4000).`,
     );
   }
+}
+
+/** Throws unless `date` is `now` or a `yyyy-mm-dd` date, as Robot's cancellation calls take it. */
+export function validateCancellationDate(what: string, date: string): void {
+  if (date !== "now" && !/^\d{4}-\d{2}-\d{2}$/.test(date)) {
+    throw new RangeError(`${what} cancellationDate: "${date}" is neither "now" nor a date such as 2026-12-31 (yyyy-mm-dd).`);
+  }
+}
+
+/**
+ * Whether Robot's product name or id `actual` names the product `wanted`: the same id, the id with a
+ * numeric suffix some accounts see ("GEX131-1" for "GEX131"), or a name ending in it ("Dedicated
+ * Server GEX45" for "GEX45"). Not a longer id ("GEX1311" is not "GEX131"). Case-insensitive. Pure.
+ */
+export function productIdMatches(actual: string, wanted: string): boolean {
+  const w = wanted.trim().toUpperCase().replace(/\s+/g, " ");
+  if (w === "") return false;
+  const a = actual.trim().toUpperCase().replace(/\s+/g, " ");
+  const candidates = [a, a.split(" ").pop() as string];
+  return candidates.some((c) => c === w || (c.startsWith(`${w}-`) && /^\d+$/.test(c.slice(w.length + 1))));
+}
+
+/**
+ * Picks the product to order for `wanted` from `GET /order/server/product`: the exact id if listed,
+ * else the one suffixed id ("GEX131-1"); only products offered in `location` when it is given. Returns
+ * the product, or an error text naming the ids Robot lists. Pure.
+ */
+export function findProduct(products: readonly RobotProduct[], wanted: string, location?: string): { product: RobotProduct } | { error: string } {
+  const matching = products.filter((p) => productIdMatches(p.id, wanted));
+  if (matching.length === 0) {
+    const ids = products.map((p) => p.id);
+    return { error: `Robot lists no product "${wanted}" (nor "${wanted}-<n>"); it lists ${ids.length > 0 ? ids.join(", ") : "no products"}` };
+  }
+  const loc = location?.trim().toUpperCase();
+  const offered = loc ? matching.filter((p) => !Array.isArray(p.location) || p.location.length === 0 || p.location.map((l) => l.toUpperCase()).includes(loc)) : matching;
+  if (offered.length === 0) {
+    const where = [...new Set(matching.flatMap((p) => p.location ?? []))];
+    return { error: `Robot lists ${matching.map((p) => p.id).join(", ")} but not in ${loc}; offered in ${where.join(", ")}` };
+  }
+  const exact = offered.find((p) => p.id.toUpperCase() === wanted.trim().toUpperCase());
+  if (exact) return { product: exact };
+  if (offered.length === 1) return { product: offered[0] as RobotProduct };
+  return { error: `several Robot products match "${wanted}": ${offered.map((p) => p.id).join(", ")}; name the one to order` };
 }
 
 function parseErrorBody(text: string): RobotErrorBody | undefined {
@@ -418,14 +531,169 @@ export class RobotClient {
     return this.#request<RobotVswitch>("POST", "/vswitch", encodeForm({ name, vlan }));
   }
 
-  /** `POST /vswitch/{id}/server`: adds servers (at most 100 per vSwitch). */
-  async addServerToVswitch(vswitchId: number, serverNumbers: readonly number[]): Promise<void> {
+  /** `GET /vswitch`: all vSwitches of the account (id, name, VLAN, cancelled; no servers). */
+  async listVswitches(): Promise<RobotVswitch[]> {
+    return this.#request<RobotVswitch[]>("GET", "/vswitch");
+  }
+
+  /** `GET /vswitch/{id}`: one vSwitch with its servers and their per-server status. */
+  async getVswitch(vswitchId: number): Promise<RobotVswitch> {
+    return this.#request<RobotVswitch>("GET", `/vswitch/${vswitchId}`);
+  }
+
+  /**
+   * `POST /vswitch/{id}`: renames the vSwitch or changes its VLAN in place (the ID stays). Robot sends
+   * no body back. A 409 `VSWITCH_IN_PROCESS` is waited out, see {@link RobotClient.addServerToVswitch}.
+   */
+  async updateVswitch(vswitchId: number, name: string, vlan: number, wait: WaitOptions = {}): Promise<void> {
+    validateVlan(vlan);
+    if (name.trim() === "") throw new Error("updateVswitch name: empty; pass a name such as \"gpu-fleet\".");
+    await this.#whileVswitchBusy(vswitchId, wait, () => this.#request<unknown>("POST", `/vswitch/${vswitchId}`, encodeForm({ name, vlan })));
+  }
+
+  /**
+   * `POST /vswitch/{id}/server`: adds servers (at most 100 per vSwitch). Robot adds them
+   * asynchronously: follow with {@link RobotClient.waitForVswitchServers}. While an earlier change is
+   * still in process Robot answers 409 `VSWITCH_IN_PROCESS`; that is retried every `wait.pollMs`
+   * (default 10 s) for up to `wait.timeoutMs` (default 10 minutes), then thrown.
+   */
+  async addServerToVswitch(vswitchId: number, serverNumbers: readonly number[], wait: WaitOptions = {}): Promise<void> {
     if (serverNumbers.length === 0 || serverNumbers.length > VSWITCH_MAX_SERVERS) {
       throw new RangeError(
         `addServerToVswitch serverNumbers: ${serverNumbers.length} servers; pass 1 to ${VSWITCH_MAX_SERVERS} server numbers.`,
       );
     }
-    await this.#request<unknown>("POST", `/vswitch/${vswitchId}/server`, encodeForm({ server: serverNumbers }));
+    const form = encodeForm({ server: serverNumbers });
+    await this.#whileVswitchBusy(vswitchId, wait, () => this.#request<unknown>("POST", `/vswitch/${vswitchId}/server`, form));
+  }
+
+  /**
+   * `DELETE /vswitch/{id}/server`: removes servers, asynchronously like adding (follow with
+   * {@link RobotClient.waitForVswitchServersRemoved}). 409 `VSWITCH_IN_PROCESS` is waited out.
+   */
+  async removeServersFromVswitch(vswitchId: number, serverNumbers: readonly number[], wait: WaitOptions = {}): Promise<void> {
+    if (serverNumbers.length === 0) throw new RangeError("removeServersFromVswitch serverNumbers: empty; pass the server numbers to remove.");
+    const form = encodeForm({ server: serverNumbers });
+    await this.#whileVswitchBusy(vswitchId, wait, () => this.#request<unknown>("DELETE", `/vswitch/${vswitchId}/server`, form));
+  }
+
+  /**
+   * `DELETE /vswitch/{id}`: cancels the vSwitch on `cancellationDate` (`yyyy-mm-dd` or `now`).
+   * 409 `VSWITCH_IN_PROCESS` is waited out.
+   */
+  async cancelVswitch(vswitchId: number, cancellationDate: string, wait: WaitOptions = {}): Promise<void> {
+    validateCancellationDate("cancelVswitch", cancellationDate);
+    const form = encodeForm({ cancellation_date: cancellationDate });
+    await this.#whileVswitchBusy(vswitchId, wait, () => this.#request<unknown>("DELETE", `/vswitch/${vswitchId}`, form));
+  }
+
+  /**
+   * Polls `GET /vswitch/{id}` until every server in `serverNumbers` is listed as `ready`. Throws naming
+   * the server when one is `failed`, and on timeout naming the servers still pending.
+   */
+  async waitForVswitchServers(vswitchId: number, serverNumbers: readonly number[], options: WaitOptions = {}): Promise<RobotVswitch> {
+    return this.#pollVswitch(vswitchId, options, (vs) => {
+      const listed = new Map((vs.server ?? []).map((s) => [s.server_number, s.status]));
+      const failed = serverNumbers.filter((n) => listed.get(n) === "failed");
+      if (failed.length > 0) {
+        throw new Error(
+          `Robot vSwitch ${vswitchId}: adding server ${failed.join(", ")} failed (status "failed"); remove it from the vSwitch in Robot (or with DELETE /vswitch/${vswitchId}/server) and try again.`,
+        );
+      }
+      const pending = serverNumbers.filter((n) => listed.get(n) !== "ready");
+      return pending.length === 0 ? null : pending.map((n) => `${n} ${listed.has(n) ? `"${listed.get(n) as string}"` : "not listed yet"}`).join(", ");
+    });
+  }
+
+  /**
+   * Polls `GET /vswitch/{id}` until none of `serverNumbers` is listed any more. Throws naming the server
+   * when one is `failed`, and on timeout naming the servers still listed.
+   */
+  async waitForVswitchServersRemoved(vswitchId: number, serverNumbers: readonly number[], options: WaitOptions = {}): Promise<RobotVswitch> {
+    return this.#pollVswitch(vswitchId, options, (vs) => {
+      const listed = new Map((vs.server ?? []).map((s) => [s.server_number, s.status]));
+      const failed = serverNumbers.filter((n) => listed.get(n) === "failed");
+      if (failed.length > 0) {
+        throw new Error(`Robot vSwitch ${vswitchId}: removing server ${failed.join(", ")} failed (status "failed"); remove it in Robot (vSwitches) and try again.`);
+      }
+      const still = serverNumbers.filter((n) => listed.has(n));
+      return still.length === 0 ? null : still.map((n) => `${n} "${listed.get(n) as string}"`).join(", ");
+    });
+  }
+
+  /** `GET /server/{n}/cancellation`: whether the server is cancelled, and the earliest date it can be. */
+  async getServerCancellation(serverNumber: number): Promise<RobotCancellation> {
+    const body = await this.#request<{ cancellation: RobotCancellation }>("GET", `/server/${serverNumber}/cancellation`);
+    return body.cancellation;
+  }
+
+  /**
+   * `POST /server/{n}/cancellation`: cancels a dedicated server on `cancellationDate` (`yyyy-mm-dd`, or
+   * `now` to end it at once). Sends `reserve_location=false` unless asked. Withdraw it with
+   * {@link RobotClient.withdrawServerCancellation} before that date.
+   */
+  async cancelServer(serverNumber: number, args: CancelServerArgs): Promise<RobotCancellation> {
+    validateCancellationDate("cancelServer", args.cancellationDate);
+    const form = encodeForm({
+      cancellation_date: args.cancellationDate,
+      cancellation_reason: args.reason,
+      reserve_location: args.reserveLocation === true ? "true" : "false",
+    });
+    const body = await this.#request<{ cancellation: RobotCancellation }>("POST", `/server/${serverNumber}/cancellation`, form);
+    return body.cancellation;
+  }
+
+  /** `DELETE /server/{n}/cancellation`: withdraws a cancellation that has not taken effect yet. */
+  async withdrawServerCancellation(serverNumber: number): Promise<void> {
+    await this.#request<unknown>("DELETE", `/server/${serverNumber}/cancellation`);
+  }
+
+  /**
+   * Runs a vSwitch change, retrying it while Robot answers 409 `VSWITCH_IN_PROCESS` (an earlier change
+   * is still being applied), for at most `wait.timeoutMs`.
+   */
+  async #whileVswitchBusy<T>(vswitchId: number, wait: WaitOptions, call: () => Promise<T>): Promise<T> {
+    const timeoutMs = wait.timeoutMs ?? DEFAULT_VSWITCH_TIMEOUT_MS;
+    const pollMs = wait.pollMs ?? DEFAULT_VSWITCH_POLL_MS;
+    const start = this.#now();
+    for (;;) {
+      try {
+        return await call();
+      } catch (err) {
+        if (!(err instanceof RobotError) || err.status !== 409 || err.code !== "VSWITCH_IN_PROCESS") throw err;
+        const elapsed = this.#now() - start;
+        if (elapsed >= timeoutMs) {
+          throw new RobotError({
+            status: err.status,
+            code: err.code,
+            robotMessage: err.robotMessage,
+            method: err.method,
+            path: err.path,
+            message: `${err.message}; still so after ${elapsed} ms (timeout ${timeoutMs} ms): check vSwitch ${vswitchId} in Robot and try again`,
+          });
+        }
+        await this.#sleep(Math.min(pollMs, timeoutMs - elapsed));
+      }
+    }
+  }
+
+  /** Polls a vSwitch until `pending` returns null; `pending` describes what is not done yet, or throws. */
+  async #pollVswitch(vswitchId: number, options: WaitOptions, pending: (vs: RobotVswitch) => string | null): Promise<RobotVswitch> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_VSWITCH_TIMEOUT_MS;
+    const pollMs = options.pollMs ?? DEFAULT_VSWITCH_POLL_MS;
+    const start = this.#now();
+    for (;;) {
+      const vs = await this.getVswitch(vswitchId);
+      const left = pending(vs);
+      if (left === null) return vs;
+      const elapsed = this.#now() - start;
+      if (elapsed >= timeoutMs) {
+        throw new Error(
+          `Robot vSwitch ${vswitchId}: server ${left} after ${elapsed} ms (timeout ${timeoutMs} ms); check the vSwitch in Robot, then run again with a longer timeout.`,
+        );
+      }
+      await this.#sleep(Math.min(pollMs, timeoutMs - elapsed));
+    }
   }
 
   /** Removes the password from text that might echo it. */
@@ -433,7 +701,7 @@ export class RobotClient {
     return this.#password.length > 0 ? text.split(this.#password).join("***") : text;
   }
 
-  async #request<T>(method: "GET" | "POST", path: string, form?: string): Promise<T> {
+  async #request<T>(method: "GET" | "POST" | "DELETE", path: string, form?: string): Promise<T> {
     const headers: Record<string, string> = { Authorization: this.#authorization, Accept: "application/json" };
     if (form !== undefined) headers["Content-Type"] = "application/x-www-form-urlencoded";
     for (let attempt = 0; ; attempt++) {
@@ -494,6 +762,11 @@ export class RobotClient {
     const code = body?.code ?? `HTTP_${status}`;
     const robotMessage = this.#redact(body?.message ?? text.slice(0, 200));
     let message = `Robot ${method} ${path} failed: ${status} ${code}: ${robotMessage}`;
+    // INVALID_INPUT names the offending parameters only in these arrays (webservice doc, "Errors").
+    const fields = (label: string, list: unknown): string =>
+      Array.isArray(list) && list.length > 0 ? `${label}: ${list.map((x) => this.#redact(String(x))).join(", ")}` : "";
+    const details = [fields("invalid", body?.invalid), fields("missing", body?.missing)].filter((x) => x !== "");
+    if (details.length > 0) message += ` (${details.join("; ")})`;
     if (status === 401) {
       message +=
         ` — the Robot webservice user "${this.#redact(this.#user)}" or its password is wrong` +
@@ -502,6 +775,10 @@ export class RobotClient {
     } else if (rateNote !== null) {
       const why = rateNote ?? `gave up after ${retries} ${retries === 1 ? "retry" : "retries"}`;
       message += ` (${why}; Robot rate-limits requests, order POSTs most tightly: try again later)`;
+    } else if (status === 409 && code === "VSWITCH_IN_PROCESS") {
+      message += " (an earlier change of this vSwitch is still being applied)";
+    } else if (status === 409 && code === "VSWITCH_VLAN_NOT_UNIQUE") {
+      message += " (the VLAN ID is already used by another vSwitch: pick another VLAN ID from 4000 to 4091)";
     } else if (status === 409) {
       message += " (conflict: not retried; the resource or transaction is already in that state or in progress)";
     }

@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import YAML from "yaml";
+import { CORE_SCHEMA, load } from "js-yaml";
 import { recordResources, type RecordedResource } from "./mocks";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -21,7 +21,7 @@ export const TEST_SECRET_KEYS = ["gpu-hosting:sshPrivateKey", "gpu-hosting:robot
 
 /** A stack file's `config:` map, values as the Pulumi CLI hands them to a program (JSON strings for objects). */
 export function stackFileConfig(file: string): Record<string, unknown> {
-  const doc = YAML.parse(fs.readFileSync(path.isAbsolute(file) ? file : path.join(ROOT, "stacks", file), "utf8")) as { config: Record<string, unknown> };
+  const doc = load(fs.readFileSync(path.isAbsolute(file) ? file : path.join(ROOT, "stacks", file), "utf8"), { schema: CORE_SCHEMA }) as { config: Record<string, unknown> };
   return doc.config;
 }
 

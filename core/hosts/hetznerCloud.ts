@@ -1,0 +1,89 @@
+/**
+ * Host kind `hetzner-cloud`: an hcloud dedicated-vCPU server (ccx*) for CPU-only inference
+ * (component `hetzner.CpuServer`). Its schema, offer resolver, label rules, secrets, and the
+ * reader of hcloud firewalls for network-exposure.
+ */
+import { z } from "zod";
+import type { Catalog, Offer } from "../catalog";
+import { HostBase } from "../config/common";
+import { findHostOffer, isAnywhere, portsCovered, resolvedFromOffer } from "./common";
+import { defineHostKind, type Exposure, type ResourceFacts } from "./types";
+
+/** Default image. */
+export const DEFAULT_HCLOUD_IMAGE = "ubuntu-24.04";
+
+export const HetznerCloudHostConfig = z
+  .object({
+    ...HostBase,
+    kind: z.literal("hetzner-cloud"),
+    /** Dedicated-vCPU server type for CPU inference, e.g. "ccx33". */
+    serverType: z.string(),
+    /** Location, e.g. "fsn1". */
+    location: z.string(),
+    /** @default "ubuntu-24.04" */
+    image: z.string().min(1).default(DEFAULT_HCLOUD_IMAGE),
+  })
+  .strict();
+export type HetznerCloudHostConfig = z.infer<typeof HetznerCloudHostConfig>;
+
+/**
+ * Makes tags valid hcloud labels: keys are `[prefix/]name` with a DNS-subdomain prefix and a name of
+ * at most 63 characters from `[A-Za-z0-9._-]`, starting and ending alphanumeric; values follow the
+ * name rules and may be empty. Runs of other characters become `-`. Pure.
+ */
+export function hcloudLabels(tags: Record<string, string>): Record<string, string> {
+  const part = (s: string, allowed: RegExp): string =>
+    s
+      .replace(allowed, "-")
+      .replace(/-+/g, "-")
+      .slice(0, 63)
+      .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "");
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(tags)) {
+    const slash = k.lastIndexOf("/");
+    const prefix = slash >= 0 ? part(k.slice(0, slash).toLowerCase(), /[^a-z0-9.-]+/g) : "";
+    const name = part(slash >= 0 ? k.slice(slash + 1) : k, /[^A-Za-z0-9._-]+/g) || "key";
+    out[prefix ? `${prefix}/${name}` : name] = part(v, /[^A-Za-z0-9._-]+/g);
+  }
+  return out;
+}
+
+/** hcloud firewall rules that let traffic in from anywhere to a private port. */
+export function hcloudFirewallExposures(resources: readonly ResourceFacts[], ports: readonly number[]): Exposure[] {
+  const out: Exposure[] = [];
+  for (const r of resources) {
+    if (r.type !== "hcloud:index/firewall:Firewall") continue;
+    for (const rule of (r.props.rules as Record<string, unknown>[] | undefined) ?? []) {
+      if (rule.direction !== "in") continue;
+      const sources = Array.isArray(rule.sourceIps) ? rule.sourceIps.filter((x): x is string => typeof x === "string" && isAnywhere(x)) : [];
+      for (const src of sources) for (const p of portsCovered(rule.port, ports)) out.push({ subject: `resource ${r.name}`, message: `${r.type} opens port ${p} to ${src}` });
+    }
+  }
+  return out;
+}
+
+/** The hetzner-cloud kind's offer resolver: a listed dedicated-vCPU server type offered at the location. */
+export function hetznerCloudOffer(path: string, serverType: string, location: string, c: Catalog): Offer | { problems: string[] } {
+  return findHostOffer(
+    { path, provider: "hetzner", offerKind: "cloud-cpu", noun: "Hetzner dedicated-vCPU (cloud-cpu) server type", field: "serverType", name: serverType, locationField: "location", location, allowUnlisted: false },
+    c,
+  );
+}
+
+export const hetznerCloud = defineHostKind({
+  kinds: ["hetzner-cloud"],
+  schema: HetznerCloudHostConfig,
+  providers: ["hetzner"],
+  provider: () => "hetzner",
+  needsSite: false,
+  resolve(h, path, ctx) {
+    const offer = hetznerCloudOffer(path, h.serverType, h.location, ctx.catalog);
+    return "problems" in offer ? offer : resolvedFromOffer(offer, h.location, ctx.catalog);
+  },
+  validate: () => [],
+  secrets: () => [
+    { key: "sshPublicKey", secret: false, how: 'pulumi config set sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"' },
+    { key: "sshPrivateKey", secret: true, how: "pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519" },
+  ],
+  exposures: hcloudFirewallExposures,
+});
