@@ -137,7 +137,7 @@ function readRobotSource(): string {
   return ts.transpileModule(text, { fileName: file, compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
 }
 
-/** Fills in the captured Robot source; called before a provider is serialised. */
+/** @internal Fills in the captured Robot source; called before a provider is serialised. */
 export function prepareRobotSource(): void {
   robotSource.js ??= readRobotSource();
 }

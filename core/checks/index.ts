@@ -1,6 +1,6 @@
 /**
  * The checks, in one list, and the runner shared by `gpu-hosting check` and the policy pack.
- * Adding a policy means: its file here, one line in CHECKS, its file in policies/, its tests.
+ * Adding a policy means: its file here, one line in CHECKS, one row in policies/table.ts, its tests.
  */
 import { z } from "zod";
 import { allowedLocations } from "./allowedLocations";

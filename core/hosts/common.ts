@@ -3,7 +3,7 @@
  * rule, and the port/CIDR matching network-exposure readers use. Pure.
  */
 import { closest, findGpu, gpuPowerLimitRange, type Catalog, type Gpu, type Offer } from "../catalog";
-import type { ResolvedHost } from "./types";
+import type { ResolvedHost, SecretNeed } from "./types";
 
 const list = (values: readonly string[]): string => values.join(", ");
 
@@ -87,3 +87,9 @@ export function portsCovered(rulePort: unknown, ports: readonly number[]): numbe
   const hi = m[2] ? Number(m[2]) : lo;
   return ports.filter((p) => p >= lo && p <= hi);
 }
+
+/** Secrets of hosts a stack creates with cloud-init: the admin user's public key, and the private key the layers log in with. */
+export const CLOUD_HOST_SECRETS: readonly SecretNeed[] = [
+  { key: "sshPublicKey", secret: false, how: 'pulumi config set sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"' },
+  { key: "sshPrivateKey", secret: true, how: "pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519" },
+];

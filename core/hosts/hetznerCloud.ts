@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { Catalog, Offer } from "../catalog";
 import { HostBase } from "../config/common";
-import { findHostOffer, isAnywhere, portsCovered, resolvedFromOffer } from "./common";
+import { CLOUD_HOST_SECRETS, findHostOffer, isAnywhere, portsCovered, resolvedFromOffer } from "./common";
 import { defineHostKind, type Exposure, type ResourceFacts } from "./types";
 
 /** Default image. */
@@ -81,9 +81,6 @@ export const hetznerCloud = defineHostKind({
     return "problems" in offer ? offer : resolvedFromOffer(offer, h.location, ctx.catalog);
   },
   validate: () => [],
-  secrets: () => [
-    { key: "sshPublicKey", secret: false, how: 'pulumi config set sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"' },
-    { key: "sshPrivateKey", secret: true, how: "pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519" },
-  ],
+  secrets: () => [...CLOUD_HOST_SECRETS],
   exposures: hcloudFirewallExposures,
 });

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { Catalog, Offer } from "../catalog";
 import { HostBase } from "../config/common";
-import { findHostOffer, isAnywhere, portsCovered, resolvedFromOffer } from "./common";
+import { CLOUD_HOST_SECRETS, findHostOffer, isAnywhere, portsCovered, resolvedFromOffer } from "./common";
 import { defineHostKind, type Exposure, type ResourceFacts } from "./types";
 
 /** Default GPU OS image label (Ubuntu 24.04 with the NVIDIA driver, Docker and the container toolkit). */
@@ -77,9 +77,6 @@ export const scaleway = defineHostKind({
     return "problems" in offer ? offer : resolvedFromOffer(offer, h.zone, ctx.catalog);
   },
   validate: (h, path) => scalewayHostProblems(path, h),
-  secrets: () => [
-    { key: "sshPublicKey", secret: false, how: 'pulumi config set sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"' },
-    { key: "sshPrivateKey", secret: true, how: "pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519" },
-  ],
+  secrets: () => [...CLOUD_HOST_SECRETS],
   exposures: scalewayExposures,
 });
