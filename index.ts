@@ -18,6 +18,8 @@ const cfg = new pulumi.Config("gpu-hosting");
 const has = (k: string): boolean => `gpu-hosting:${k}` in all;
 // Each host kind names the secrets it needs (core/hosts/<kind>.ts); public keys are read plainly.
 const needs = new Map(secretNeeds(config.hosts).map(({ need }) => [need.key, need.secret]));
+// Stack-wide, optional: the endpoints' API key (generated when absent) and a Hugging Face token for gated models.
+for (const k of ["apiKey", "hfToken"]) needs.set(k, true);
 
 const fleet = new Fleet(pulumi.getStack(), {
   config,
@@ -66,3 +68,11 @@ export const totals = {
   co2eKgPerMonth: Math.round(fleet.facts.totals.co2eKgPerMonth),
   peakWatts: Math.round(fleet.facts.totals.peakWatts),
 };
+
+/** Per deployment: where it answers and the model id to ask for (the API key is `apiKey`). */
+export const endpoints = Object.values(fleet.plans).flatMap((p) =>
+  p.deployments.map((d) => ({ deployment: d.name, host: p.host, url: p.endpointUrl, model: d.servedModel })),
+);
+
+/** The endpoints' API key (secret): `pulumi stack output --show-secrets apiKey`. */
+export const apiKey = fleet.apiKey;

@@ -29,7 +29,7 @@ export function registerCheck(program: Command): void {
     });
 }
 
-function resolveStackFile(file: string | undefined, stack: string | undefined): string {
+export function resolveStackFile(file: string | undefined, stack: string | undefined): string {
   if (file && stack) throw new UsageError("--stack and <stack-file>: give one of them, not both");
   if (stack) {
     if (!/^[A-Za-z0-9._-]+$/.test(stack)) throw badValue("--stack", stack, "expected a stack name such as dev or prod");

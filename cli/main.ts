@@ -9,6 +9,7 @@ import { registerDiscover } from "./discover";
 import { UsageError } from "./errors";
 import { registerEstimate } from "./estimate";
 import { registerFit } from "./fit";
+import { registerRender } from "./render";
 
 /** The package's version, found by walking up from this file (works from dist/ and from source). */
 function packageVersion(): string {
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerCatalog(program);
   registerCheck(program);
   registerDiscover(program);
+  registerRender(program);
   return program;
 }
 

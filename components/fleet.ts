@@ -5,12 +5,16 @@
  * taken separately and never become inputs of this component.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import type { StackConfig } from "../core/config/schema";
 import { buildFleet, type Fleet as FleetFacts } from "../core/fleet";
 import { secretNeeds, type HostConfig } from "../core/hosts";
+import { planStack, type HostPlan } from "../core/layers/plan";
+import type { SecretFileRef } from "../core/layers/types";
 import { FLEET_TYPE } from "../core/tokens";
 import type { GpuHost } from "./host";
 import { HOST_COMPONENTS, type FleetSecrets, type HostBuild } from "./kinds";
+import { HostSoftware } from "./layers/hostSoftware";
 
 export type { FleetSecrets };
 
@@ -23,6 +27,26 @@ export interface FleetArgs {
   secretKeys?: string[];
   /** Secrets by config key without namespace (`sshPrivateKey`, `robotUser`, a host's `privateKeySecret`, …), each a Pulumi secret. */
   secrets: FleetSecrets;
+  /**
+   * Install and run the software layers on every host (driver, power, inference server, endpoint).
+   * `false` stops at bare, hardened hosts. @default true
+   */
+  software?: boolean;
+}
+
+/**
+ * The content of a secret file the layers read, from its variable names: `*_API_KEY` gets the
+ * endpoint's API key, `HF_TOKEN` the Hugging Face token (left out when none is configured).
+ */
+export function secretFileContent(ref: SecretFileRef, apiKey: pulumi.Input<string>, hfToken: pulumi.Input<string> | undefined): pulumi.Output<string> {
+  return pulumi.secret(
+    pulumi.all([apiKey, hfToken ?? ""]).apply(([key, hf]) =>
+      ref.variables
+        .flatMap((v) => (/API_KEY$/.test(v) ? [`${v}=${key}`] : v === "HF_TOKEN" ? (hf ? [`${v}=${hf}`] : []) : []))
+        .map((line) => `${line}\n`)
+        .join(""),
+    ),
+  );
 }
 
 /** Every secret the config's hosts need but `secrets` lacks, with the command that sets it. */
@@ -41,6 +65,12 @@ export class Fleet extends pulumi.ComponentResource {
   readonly facts: FleetFacts;
   /** Host components by host name. */
   readonly hosts: Record<string, GpuHost>;
+  /** What runs on each host, by host name. */
+  readonly plans: Record<string, HostPlan>;
+  /** The software layers of each host, by host name (none with `software: false`). */
+  readonly software: Record<string, HostSoftware>;
+  /** The endpoints' API key: `gpu-hosting:apiKey` when set, else generated once and kept in the state. Secret. */
+  readonly apiKey: pulumi.Output<string>;
 
   constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
     const facts = buildFleet(args.config);
@@ -50,7 +80,11 @@ export class Fleet extends pulumi.ComponentResource {
     this.facts = facts;
     const protect = args.config.environment === "production";
     this.hosts = {};
+    this.software = {};
+    this.plans = Object.fromEntries(planStack(args.config, facts).map((p) => [p.host, p]));
+    this.apiKey = pulumi.secret(args.secrets.apiKey ?? new random.RandomPassword(`${name}-api-key`, { length: 48, special: false }, { parent: this }).result);
     for (const h of args.config.hosts) {
+      const plan = this.plans[h.name]!;
       const build: HostBuild<HostConfig> = {
         host: h,
         facts: facts.hosts.find((x) => x.name === h.name)!,
@@ -60,13 +94,19 @@ export class Fleet extends pulumi.ComponentResource {
           return v;
         },
         protect,
+        endpointPort: plan.publicPort ?? undefined,
         opts: { parent: this },
       };
-      this.hosts[h.name] = (HOST_COMPONENTS[h.kind] as (b: HostBuild<HostConfig>) => GpuHost)(build);
+      const host = (HOST_COMPONENTS[h.kind] as (b: HostBuild<HostConfig>) => GpuHost)(build);
+      this.hosts[h.name] = host;
+      if (args.software === false) continue;
+      const secretFiles = Object.fromEntries(plan.secrets.map((ref) => [ref.path, secretFileContent(ref, this.apiKey, args.secrets.hfToken)]));
+      this.software[h.name] = new HostSoftware(`${h.name}-software`, { connection: host.connection, plan, secretFiles }, { parent: this, dependsOn: [host as unknown as pulumi.Resource] });
     }
     this.registerOutputs({
       hosts: Object.fromEntries(Object.entries(this.hosts).map(([n, h]) => [n, { address: h.connection.host, user: h.connection.user }])),
       totals: facts.totals,
+      endpoints: Object.fromEntries(Object.values(this.plans).filter((p) => p.endpointUrl).map((p) => [p.host, p.endpointUrl])),
     });
   }
 }

@@ -6,6 +6,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { HostConfig } from "../core/hosts";
 import type { HostFacts } from "../core/fleet";
+import { PRIVATE_PROXY_PORT } from "../core/layers/plan";
 import { CpuServer, DedicatedServer } from "./hetzner";
 import type { GpuHost } from "./host";
 import { Host } from "./onprem";
@@ -21,6 +22,8 @@ export interface HostBuild<H> {
   /** The secret under `key`; throws naming the key and how to set it when it is missing. */
   secret(key: string): pulumi.Input<string>;
   protect: boolean;
+  /** The public port the host's endpoint listens on (443 with TLS), opened to anyone; none when it serves nothing. */
+  endpointPort?: number;
   opts: pulumi.ComponentResourceOptions;
 }
 
@@ -30,11 +33,11 @@ type Factories = { [K in HostConfig["kind"]]: (b: HostBuild<OfKind<K>>) => GpuHo
 
 /** @internal One line per kind; `fleet.Fleet` reads it. */
 export const HOST_COMPONENTS: Factories = {
-  scaleway: ({ host: h, facts, secret, protect, opts }) =>
-    new GpuInstance(h.name, { type: h.type, zone: h.zone, image: h.image, rootVolumeGb: h.rootVolumeGb, sshAllowedCidrs: h.sshAllowedCidrs, sshPublicKey: secret("sshPublicKey"), sshPrivateKey: secret("sshPrivateKey"), facts, protect }, opts),
-  "hetzner-cloud": ({ host: h, facts, secret, protect, opts }) =>
-    new CpuServer(h.name, { serverType: h.serverType, location: h.location, image: h.image, sshAllowedCidrs: h.sshAllowedCidrs, sshPublicKey: secret("sshPublicKey"), sshPrivateKey: secret("sshPrivateKey"), facts, protect }, opts),
-  "hetzner-dedicated": ({ host: h, facts, secret, protect, opts }) =>
+  scaleway: ({ host: h, facts, secret, protect, endpointPort, opts }) =>
+    new GpuInstance(h.name, { type: h.type, zone: h.zone, image: h.image, rootVolumeGb: h.rootVolumeGb, sshAllowedCidrs: h.sshAllowedCidrs, sshPublicKey: secret("sshPublicKey"), sshPrivateKey: secret("sshPrivateKey"), facts, protect, endpointPort }, opts),
+  "hetzner-cloud": ({ host: h, facts, secret, protect, endpointPort, opts }) =>
+    new CpuServer(h.name, { serverType: h.serverType, location: h.location, image: h.image, sshAllowedCidrs: h.sshAllowedCidrs, sshPublicKey: secret("sshPublicKey"), sshPrivateKey: secret("sshPrivateKey"), facts, protect, endpointPort }, opts),
+  "hetzner-dedicated": ({ host: h, facts, secret, protect, endpointPort, opts }) =>
     new DedicatedServer(
       h.name,
       {
@@ -50,7 +53,9 @@ export const HOST_COMPONENTS: Factories = {
         sshPrivateKey: secret("sshPrivateKey"),
         facts,
         privateNetwork: h.privateNetwork,
-        loadBalancer: h.loadBalancer,
+        // The balancer terminates TLS and reaches the proxy's private listener (core/layers/plan.ts).
+        loadBalancer: h.loadBalancer ? { ...h.loadBalancer, destinationPort: PRIVATE_PROXY_PORT } : undefined,
+        httpsPort: endpointPort,
         protect,
       },
       opts,

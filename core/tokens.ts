@@ -19,3 +19,5 @@ export const HETZNER_CPU_SERVER_TYPE = "gpu-hosting:hetzner:CpuServer";
 export const HETZNER_PRIVATE_NETWORK_TYPE = "gpu-hosting:hetzner:PrivateNetwork";
 /** Type token of `onprem.Host`. */
 export const ONPREM_HOST_TYPE = "gpu-hosting:onprem:Host";
+/** Type token of `layers.HostSoftware`. */
+export const HOST_SOFTWARE_TYPE = "gpu-hosting:layers:HostSoftware";

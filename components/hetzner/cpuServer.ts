@@ -31,6 +31,8 @@ export interface CpuServerArgs {
   sshPrivateKey: pulumi.Input<string>;
   /** Non-root login created by cloud-init, with passwordless sudo. @default "llm" */
   adminUser?: string;
+  /** Open this TCP port to anyone (the TLS endpoint, 443; 80 for a plain-HTTP endpoint). @default none */
+  endpointPort?: number;
   /** Facts for this host (from `resolveHost`); rendered as server labels. */
   facts: HostFacts;
   /** Protect the server against `pulumi destroy` and replacement. @default false */
@@ -67,7 +69,7 @@ export class CpuServer extends pulumi.ComponentResource implements GpuHost {
   public readonly connection: HostConnection;
 
   constructor(name: string, args: CpuServerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(CpuServer.__pulumiType, name, hostInputs(args.facts, { serverType: args.serverType, location: args.location, image: args.image, sshAllowedCidrs: args.sshAllowedCidrs }), opts);
+    super(CpuServer.__pulumiType, name, hostInputs(args.facts, { serverType: args.serverType, location: args.location, image: args.image, sshAllowedCidrs: args.sshAllowedCidrs, endpointPort: args.endpointPort }), opts);
     const prefix = `hetzner.CpuServer ${name}`;
     const adminUser = args.adminUser ?? DEFAULT_CPU_ADMIN_USER;
     const offer = checkRentedHost(this, prefix, hetznerCloudOffer(prefix, args.serverType, args.location, catalog()), [], args.location, args.facts, adminUser);
@@ -83,7 +85,10 @@ export class CpuServer extends pulumi.ComponentResource implements GpuHost {
         name: `${name}-ssh-only`,
         labels,
         // hcloud firewalls drop inbound traffic no rule allows; with no CIDRs there is no rule at all.
-        rules: cidrs.length > 0 ? [{ direction: "in", protocol: "tcp", port: "22", sourceIps: cidrs, description: "SSH from sshAllowedCidrs" }] : [],
+        rules: [
+          ...(cidrs.length > 0 ? [{ direction: "in", protocol: "tcp", port: "22", sourceIps: cidrs, description: "SSH from sshAllowedCidrs" }] : []),
+          ...(args.endpointPort !== undefined ? [{ direction: "in", protocol: "tcp", port: String(args.endpointPort), sourceIps: ["0.0.0.0/0", "::/0"], description: "the inference endpoint" }] : []),
+        ],
       },
       { parent: this },
     );

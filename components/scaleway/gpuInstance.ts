@@ -29,6 +29,8 @@ export interface GpuInstanceArgs {
   sshPrivateKey: pulumi.Input<string>;
   /** Non-root login created by cloud-init, with passwordless sudo. @default "llm" */
   adminUser?: string;
+  /** Open this TCP port to anyone (the TLS endpoint, 443; 80 for a plain-HTTP endpoint). @default none */
+  endpointPort?: number;
   /** Facts for this host (from `resolveHost`); plain values, so policies can read them at preview. Rendered as server tags. */
   facts: HostFacts;
   /** Protect the server against `pulumi destroy` and replacement. Production stacks pass true. @default false */
@@ -67,7 +69,7 @@ export class GpuInstance extends pulumi.ComponentResource implements GpuHost {
   public readonly connection: HostConnection;
 
   constructor(name: string, args: GpuInstanceArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(GpuInstance.__pulumiType, name, hostInputs(args.facts, { type: args.type, zone: args.zone, image: args.image, sshAllowedCidrs: args.sshAllowedCidrs }), opts);
+    super(GpuInstance.__pulumiType, name, hostInputs(args.facts, { type: args.type, zone: args.zone, image: args.image, sshAllowedCidrs: args.sshAllowedCidrs, endpointPort: args.endpointPort }), opts);
     const prefix = `scaleway.GpuInstance ${name}`;
     const adminUser = args.adminUser ?? DEFAULT_ADMIN_USER;
     const rootVolumeGb = args.rootVolumeGb ?? DEFAULT_ROOT_VOLUME_GB;
@@ -93,13 +95,16 @@ export class GpuInstance extends pulumi.ComponentResource implements GpuHost {
       `${name}-sg`,
       {
         name: `${name}-ssh-only`,
-        description: `gpu-hosting ${name}: SSH from ${args.sshAllowedCidrs?.length ? args.sshAllowedCidrs.join(", ") : "nowhere"}, nothing else inbound`,
+        description: `gpu-hosting ${name}: SSH from ${args.sshAllowedCidrs?.length ? args.sshAllowedCidrs.join(", ") : "nowhere"}${args.endpointPort !== undefined ? `, the endpoint on ${args.endpointPort}` : ""}, nothing else inbound`,
         zone,
         projectId,
         stateful: true,
         inboundDefaultPolicy: "drop",
         outboundDefaultPolicy: "accept",
-        inboundRules: (args.sshAllowedCidrs ?? []).map((ipRange) => ({ action: "accept", protocol: "TCP", port: 22, ipRange })),
+        inboundRules: [
+          ...(args.sshAllowedCidrs ?? []).map((ipRange) => ({ action: "accept", protocol: "TCP", port: 22, ipRange })),
+          ...(args.endpointPort !== undefined ? ["0.0.0.0/0", "::/0"].map((ipRange) => ({ action: "accept", protocol: "TCP", port: args.endpointPort!, ipRange })) : []),
+        ],
       },
       parent,
     );

@@ -9,6 +9,8 @@ import locationsJson from "./data/locations.json";
 import modelsJson from "./data/models.json";
 import offersJson from "./data/offers.json";
 import { Gpu, Location, Model, Offer, type QuantizedVariant } from "./schema";
+import imagesJson from "./data/images.json";
+import { ContainerImage, type ImageVendor } from "./schema";
 
 export * from "./schema";
 
@@ -162,4 +164,45 @@ export function gpuMemoryGiB(g: Gpu): number {
 export function gpuPowerLimitRange(gpu: Gpu): { minWatts: number; maxWatts: number; confirmed: boolean } {
   const r = gpu.powerLimitWatts;
   return { minWatts: r.min, maxWatts: r.max, confirmed: r.sources.some((s) => s.confidence !== "unconfirmed") };
+}
+
+// Container images (core/catalog/data/images.json), validated apart from the rest of the catalog.
+
+/** Validates raw image data; throws with the index and field of every problem. */
+export function validateImages(raw: unknown): ContainerImage[] {
+  const r = z.array(ContainerImage).safeParse(raw);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => `images.json[${i.path.join("].")}: ${i.message}`.replace(/\]\.(\w)/g, "].$1"));
+    throw new Error(`catalog is invalid:\n  ${problems.join("\n  ")}`);
+  }
+  const seen = new Set<string>();
+  for (const i of r.data) {
+    if (seen.has(i.id)) throw new Error(`catalog is invalid:\n  images.json: "${i.id}" is used twice`);
+    seen.add(i.id);
+  }
+  return r.data;
+}
+
+let cachedImages: readonly ContainerImage[] | undefined;
+
+/** The bundled container images (validated once per process). */
+export function images(): readonly ContainerImage[] {
+  cachedImages ??= validateImages(imagesJson);
+  return cachedImages;
+}
+
+/**
+ * The catalog image for an engine on a vendor's GPUs ("none": CPU). The sizing engine "cpu" is
+ * llama.cpp's CPU build. Undefined when the catalog has none (vLLM on CPU). The entry may have no
+ * digest (`digest: null`); the inference renderer refuses those.
+ */
+export function findImage(engine: "vllm" | "llamacpp" | "ollama" | "cpu", vendor: ImageVendor, list: readonly ContainerImage[] = images()): ContainerImage | undefined {
+  const e = engine === "cpu" ? "llamacpp" : engine;
+  const v = engine === "cpu" ? "none" : vendor;
+  return list.find((i) => i.engine === e && i.vendors.includes(v));
+}
+
+/** `repository@sha256:…` of a catalog image, or null when it has no digest. */
+export function imageRef(i: ContainerImage): string | null {
+  return i.digest === null ? null : `${i.repository}@${i.digest}`;
 }

@@ -186,3 +186,47 @@ export const Model = z
   })
   .strict();
 export type Model = z.infer<typeof Model>;
+
+/** Inference engines that run from a container image in the catalog. */
+export const ImageEngine = z.enum(["vllm", "llamacpp", "ollama"]);
+export type ImageEngine = z.infer<typeof ImageEngine>;
+
+/** What an image computes on: a GPU vendor, or "none" for CPU-only hosts. */
+export const ImageVendor = z.enum(["nvidia", "amd", "none"]);
+export type ImageVendor = z.infer<typeof ImageVendor>;
+
+/**
+ * A container image an inference layer runs, pinned by digest. `digest` is null where no source
+ * gave one: the renderer then refuses the image and asks for `image: repo@sha256:…` in the
+ * deployment, so an entry documents the tag without pretending to pin it.
+ */
+export const ContainerImage = z
+  .object({
+    /** Catalog id, e.g. `vllm-cuda`. */
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+    engine: ImageEngine,
+    /** Vendors the image serves; "none" is CPU inference. */
+    vendors: z.array(ImageVendor).min(1),
+    /** Repository without tag or digest, e.g. `vllm/vllm-openai`, `ghcr.io/ggml-org/llama.cpp`. */
+    repository: z.string().regex(/^[a-z0-9]+(?:[._/-][a-z0-9]+)*$/),
+    /** The tag the digest was read from (tags move; the digest does not). */
+    tag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/),
+    /** `sha256:<64 hex>`, or null when no source gave one. */
+    digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, "expected sha256:<64 hex digits>").nullable(),
+    /** How far the digest can be trusted; "unconfirmed" exactly when `digest` is null. */
+    confidence: z.enum(["primary", "secondary", "unconfirmed"]),
+    /** Engine release inside the image, when the source says, e.g. "0.19.0". */
+    engineVersion: z.string().nullable(),
+    /** Platform of the pinned manifest, e.g. "linux/amd64"; null when the source does not say. */
+    platform: z.string().nullable(),
+    /** Arguments placed right after the image, before the engine's flags (e.g. ["vllm", "serve"] where the entrypoint is a shell). */
+    command: z.array(z.string()).default([]),
+    notes: z.string().optional(),
+    sources: Sources,
+  })
+  .strict()
+  .refine((i) => (i.digest === null) === (i.confidence === "unconfirmed"), {
+    message: 'confidence must be "unconfirmed" exactly when digest is null',
+    path: ["confidence"],
+  });
+export type ContainerImage = z.infer<typeof ContainerImage>;

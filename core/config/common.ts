@@ -31,6 +31,11 @@ export const HostBase = {
    * settable range (catalog `powerLimitWatts`).
    */
   gpuPowerCapWatts: z.number().positive().optional(),
+  /**
+   * Public DNS name of this host's endpoint: Caddy obtains a certificate for it (ACME; ports 80 and
+   * 443 open). @default none (Caddy's internal CA; clients need its root certificate)
+   */
+  domain: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, "expected a DNS name such as llm.example.com").optional(),
   /** CIDRs allowed to reach SSH (port 22). @default [] (no SSH from anywhere) */
   sshAllowedCidrs: z.array(Cidr).default([]),
 };

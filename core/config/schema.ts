@@ -64,6 +64,13 @@ export const DeploymentConfig = z
     concurrency: z.number().int().positive().default(1),
     /** @default 0.9 */
     gpuMemoryUtilization: z.number().gt(0).max(1).default(0.9),
+    /**
+     * Container image, pinned by digest (`repo@sha256:<64 hex>`). @default the catalog's image for the
+     * engine and the GPU vendor (core/catalog/data/images.json)
+     */
+    image: z.string().regex(/^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?@sha256:[0-9a-f]{64}$/, "expected an image pinned by digest, e.g. vllm/vllm-openai@sha256:<64 hex digits>").optional(),
+    /** How long `pulumi up` waits for the endpoint to answer (weights download and load), seconds. @default 1800 */
+    healthTimeoutSeconds: z.number().int().positive().max(86_400).default(1800),
     /** How the OpenAI-compatible endpoint is exposed. */
     endpoint: z
       .object({
@@ -123,6 +130,21 @@ export const StackConfig = z
     unique("deployments", c.deployments.map((d) => d.name));
     const sites = new Set(c.sites.map((s) => s.name));
     const hosts = new Set(c.hosts.map((h) => h.name));
+    // One proxy per host: the deployments it serves share its TLS and API-key settings.
+    const endpointOf = new Map<string, { i: number; tls: boolean; apiKey: boolean }>();
+    c.deployments.forEach((d, i) => {
+      for (const h of d.hosts ?? []) {
+        const first = endpointOf.get(h);
+        if (!first) endpointOf.set(h, { i, tls: d.endpoint.tls, apiKey: d.endpoint.apiKey });
+        else {
+          for (const k of ["tls", "apiKey"] as const) {
+            if (first[k] !== d.endpoint[k]) {
+              ctx.addIssue({ code: "custom", path: ["deployments", i, "endpoint", k], message: `${d.endpoint[k]} differs from deployments[${first.i}].endpoint.${k} (${first[k]}), which host ${h} also serves; the deployments of one host share its proxy, so give them the same value` });
+            }
+          }
+        }
+      }
+    });
     c.hosts.forEach((h, i) => {
       if (hostKindOf(h).needsSite && !h.site) {
         ctx.addIssue({ code: "custom", path: ["hosts", i, "site"], message: `required for ${h.kind} hosts; name one of sites[].name` });

@@ -90,6 +90,8 @@ export function defaultState(args: pulumi.runtime.MockResourceArgs): Record<stri
       return { ipv4Address: "203.0.113.10", ipv6Address: "2001:db8::10" };
     case "scaleway:instance/server:Server":
       return { publicIps: [{ id: "ip-id", address: "51.15.0.10" }], privateIps: [] };
+    case "random:index/randomPassword:RandomPassword":
+      return { result: `generated-api-key-${args.name}-0123456789abcdef` };
     default:
       return {};
   }

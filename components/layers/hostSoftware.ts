@@ -1,0 +1,123 @@
+/**
+ * `layers.HostSoftware`: applies a host's rendered layers (core/layers, `HostPlan`) over SSH with
+ * `@pulumi/command`, in order: bootstrap (as the first login user, where cloud-init does not run),
+ * the secret files (written from Pulumi secrets over SSH stdin: never on a command line, never in a
+ * unit), then base, gpu (with its verification, and one reboot when a new kernel module needs it),
+ * power, one inference layer per deployment, endpoint, health. Each layer re-runs only when its
+ * script changes (`triggers` = its content hash). Removing a deployment removes its unit (the
+ * inference command's `delete`), never the driver.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import type { HostPlan } from "../../core/layers/plan";
+import { REBOOT_MARKER } from "../../core/layers/base";
+import type { LayerScript } from "../../core/layers/types";
+import { HOST_SOFTWARE_TYPE } from "../../core/tokens";
+import type { HostConnection } from "../host";
+
+/** Runs the script given on stdin as root: directly when logged in as root, else through sudo. */
+export const RUN_AS_ROOT = 'if [ "$(id -u)" = 0 ]; then bash -s; else sudo -n bash -s; fi';
+
+/** Arguments of {@link HostSoftware}. */
+export interface HostSoftwareArgs {
+  /** How the host component reaches the host (its first login user: root on Hetzner dedicated servers). */
+  connection: HostConnection;
+  /** The rendered layers for this host (`planHost`); plain values, known at preview. */
+  plan: HostPlan;
+  /** Contents of the plan's secret files, by path, each a Pulumi secret (e.g. `VLLM_API_KEY=…`). */
+  secretFiles: Record<string, pulumi.Input<string>>;
+  /** How long to keep dialling after the reboot a new driver needs, seconds. @default 900 */
+  rebootWaitSeconds?: number;
+}
+
+const hashOf = (s: string): string => createHash("sha256").update(s).digest("hex");
+
+/** The software of one host, applied over SSH. */
+export class HostSoftware extends pulumi.ComponentResource {
+  /** Type token. */
+  public static readonly __pulumiType = HOST_SOFTWARE_TYPE;
+
+  /** One command per layer, by script name (escape hatch). */
+  public readonly commands: Record<string, command.remote.Command>;
+  /** The health layer's output once the endpoint answered; unknown during preview. */
+  public readonly health?: pulumi.Output<string>;
+  /** "ok" once the GPU verification agreed with the declared GPUs; the update fails otherwise. */
+  public readonly gpuCheck?: pulumi.Output<string>;
+
+  constructor(name: string, args: HostSoftwareArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(HostSoftware.__pulumiType, name, { host: args.plan.host, layers: args.plan.layers.map((l) => ({ layer: l.layer, name: l.name, hash: l.hash })) }, opts);
+    const c = args.connection;
+    const dialing = { dialErrorLimit: Math.ceil((args.rebootWaitSeconds ?? 900) / 10), perDialTimeout: 10 };
+    const login = { host: c.host, port: c.port, user: c.user, privateKey: c.privateKey, ...(c.hostKey ? { hostKey: c.hostKey } : {}), ...dialing };
+    const admin = { ...login, user: args.plan.adminUser };
+    this.commands = {};
+    let previous: pulumi.Resource[] = [];
+
+    const run = (layer: LayerScript, connection: typeof login, extra: { delete?: string } = {}, once = false): command.remote.Command => {
+      const cmd = new command.remote.Command(
+        `${name}-${layer.name.replace(/\.sh$/, "")}`,
+        // After the gpu layer, every layer also waits for the GPU verification to pass.
+        { connection, create: RUN_AS_ROOT, stdin: layer.script, triggers: this.gpuCheck ? [layer.hash, this.gpuCheck] : [layer.hash], ...extra },
+        // The bootstrap turns root login off, so it can only run once: later changes are the base layer's.
+        once ? { parent: this, dependsOn: previous, ignoreChanges: ["stdin", "triggers"] } : { parent: this, dependsOn: previous },
+      );
+      this.commands[layer.name] = cmd;
+      previous = [cmd];
+      return cmd;
+    };
+
+    if (args.plan.bootstrap) run(args.plan.bootstrap, login, {}, true);
+
+    for (const ref of args.plan.secrets) {
+      const content = args.secretFiles[ref.path];
+      if (content === undefined) throw new pulumi.ResourceError(`layers.HostSoftware ${name}: no content for the secret file ${ref.path} (${ref.description}); pass it in secretFiles`, this);
+      const secret = pulumi.secret(content);
+      const dir = ref.path.slice(0, ref.path.lastIndexOf("/")) || "/";
+      const cmd = new command.remote.Command(
+        `${name}-secret-${ref.path.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "")}`,
+        {
+          connection: admin,
+          // The content arrives on stdin; umask 077 makes the file root-only from its first byte.
+          create: `if [ "$(id -u)" = 0 ]; then S=; else S="sudo -n"; fi; $S sh -c 'umask 077; mkdir -p ${dir} && cat > ${ref.path}.new && mv ${ref.path}.new ${ref.path}'`,
+          delete: `if [ "$(id -u)" = 0 ]; then S=; else S="sudo -n"; fi; $S rm -f ${ref.path}`,
+          stdin: secret,
+          triggers: [secret.apply(hashOf)],
+        },
+        { parent: this, dependsOn: previous },
+      );
+      this.commands[ref.path] = cmd;
+      previous = [cmd];
+    }
+
+    for (const layer of args.plan.layers) {
+      const removal = args.plan.removals[layer.name];
+      const cmd = run(layer, admin, removal ? { delete: `${RUN_AS_ROOT} <<'GPU_HOSTING_REMOVE'\n${removal}\nGPU_HOSTING_REMOVE` } : {});
+      if (layer.layer === "gpu") {
+        // A new kernel module is loaded by one reboot; the commands after it keep dialling until SSH is back.
+        const reboot = new command.remote.Command(
+          `${name}-reboot`,
+          {
+            connection: admin,
+            create: `if [ -f ${REBOOT_MARKER} ]; then sudo -n rm -f ${REBOOT_MARKER}; sudo -n nohup sh -c 'sleep 2; systemctl reboot' >/dev/null 2>&1 & echo rebooting; else echo no-reboot; fi`,
+            triggers: [layer.hash],
+          },
+          { parent: this, dependsOn: [cmd] },
+        );
+        // Then the GPUs as declared: driver loaded, toolkit present, count and model (core/layers/gpu.ts verifyGpu).
+        const verify = new command.remote.Command(`${name}-gpu-verify`, { connection: admin, create: args.plan.gpuVerifyCommand, triggers: [layer.hash] }, { parent: this, dependsOn: [reboot] });
+        this.gpuCheck = verify.stdout.apply((out) => {
+          const problems = args.plan.verifyGpu(out);
+          if (problems.length > 0) throw new pulumi.ResourceError(`layers.HostSoftware ${name}: the GPU layer's verification failed:\n  ${problems.join("\n  ")}`, this);
+          return "ok";
+        });
+        this.commands.reboot = reboot;
+        this.commands["gpu-verify"] = verify;
+        previous = [verify];
+      }
+    }
+
+    this.health = this.commands[args.plan.layers.find((l) => l.layer === "health")?.name ?? ""]?.stdout;
+    this.registerOutputs({ health: this.health, gpuCheck: this.gpuCheck });
+  }
+}
