@@ -128,10 +128,10 @@ export function runRenderCommand(file: string | undefined, f: RenderFlags): numb
   if (f.json) printJson({ out: f.out, hosts: manifests });
   else {
     process.stdout.write(
-      table(
+      `${table(
         ["host", "kind", "scripts", "files", "secret files", "folder"],
         manifests.map((m) => [m.host, m.kind, String(m.order.length), String(m.files.length), String(m.secrets.length), path.join(f.out!, m.host)]),
-      ),
+      )}\n`,
     );
   }
   return 0;

@@ -6,6 +6,7 @@
  * `caddy validate` for every Caddyfile. Without a tool its block fails under CI=true and is skipped
  * with a warning elsewhere.
  */
+import { describeWithTools } from "./helpers/tools";
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -283,22 +284,6 @@ describe("health", () => {
 });
 
 /* ---------------------------------------------------------------- the real tools */
-
-function toolMissing(tool: string): string | null {
-  return spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0 ? null : `${tool} not found (Debian/Ubuntu: apt-get install -y ${tool === "systemd-analyze" ? "systemd" : tool})`;
-}
-
-/** `describe` that needs tools: fails under CI=true without them, skips with a warning elsewhere. */
-function describeWithTools(name: string, tools: string[], fn: () => void): void {
-  const missing = tools.map(toolMissing).filter((m): m is string => m !== null);
-  if (missing.length === 0) return describe(name, fn);
-  if (process.env.CI === "true") {
-    describe(name, () => it("has its tools installed (required under CI=true)", () => expect(missing).toEqual([])));
-    return;
-  }
-  console.warn(`SKIPPED "${name}": ${missing.join("; ")}`);
-  describe.skip(name, fn);
-}
 
 const amdVllm = input(sized({ name: "mi", model: "meta-llama/Llama-3.1-8B-Instruct" }, "mi300x", 1), { gpuVendor: "amd" });
 const ollamaAmd = input(sized({ name: "ol", model: "meta-llama/Llama-3.1-8B-Instruct", engine: "ollama" }, "mi300x", 1), { gpuVendor: "amd", kvCacheDtype: "q8_0" });

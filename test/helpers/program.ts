@@ -39,10 +39,10 @@ export interface ProgramRun {
  * default: values a provider would only know after deploying (IPs, probe output) stay unknown, as
  * they are when `pulumi preview --policy-pack` runs the policies.
  */
-export async function runProgram(config: Record<string, unknown>, opts: { withSecrets?: boolean; stack?: string; preview?: boolean } = {}): Promise<ProgramRun> {
+export async function runProgram(config: Record<string, unknown>, opts: { withSecrets?: boolean; stack?: string; preview?: boolean; secretKeys?: string[] } = {}): Promise<ProgramRun> {
   const withSecrets = opts.withSecrets ?? true;
   const all = { ...asProgramConfig(config), ...(withSecrets ? TEST_SECRETS : {}) };
-  pulumi.runtime.setAllConfig(all, withSecrets ? TEST_SECRET_KEYS : []);
+  pulumi.runtime.setAllConfig(all, [...(withSecrets ? TEST_SECRET_KEYS : []), ...(opts.secretKeys ?? [])]);
   const recorder = await recordResources({ stack: opts.stack ?? "test", preview: opts.preview ?? true });
   let programExports: Record<string, unknown> = {};
   jest.isolateModules(() => {
