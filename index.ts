@@ -70,9 +70,7 @@ export const totals = {
 };
 
 /** Per deployment: where it answers and the model id to ask for (the API key is `apiKey`). */
-export const endpoints = Object.values(fleet.plans).flatMap((p) =>
-  p.deployments.map((d) => ({ deployment: d.name, host: p.host, url: p.endpointUrl, model: d.servedModel })),
-);
+export const endpoints = fleet.endpoints;
 
 /** The endpoints' API key (secret): `pulumi stack output --show-secrets apiKey`. */
 export const apiKey = fleet.apiKey;

@@ -69,6 +69,8 @@ export class Fleet extends pulumi.ComponentResource {
   readonly plans: Record<string, HostPlan>;
   /** The software layers of each host, by host name (none with `software: false`). */
   readonly software: Record<string, HostSoftware>;
+  /** Where each deployment answers: its host's domain, else the host's address (known after create). */
+  readonly endpoints: { deployment: string; host: string; model: string; url: pulumi.Output<string> }[];
   /** The endpoints' API key: `gpu-hosting:apiKey` when set, else generated once and kept in the state. Secret. */
   readonly apiKey: pulumi.Output<string>;
 
@@ -103,10 +105,14 @@ export class Fleet extends pulumi.ComponentResource {
       const secretFiles = Object.fromEntries(plan.secrets.map((ref) => [ref.path, secretFileContent(ref, this.apiKey, args.secrets.hfToken)]));
       this.software[h.name] = new HostSoftware(`${h.name}-software`, { connection: host.connection, plan, secretFiles }, { parent: this, dependsOn: [host as unknown as pulumi.Resource] });
     }
+    this.endpoints = Object.values(this.plans).flatMap((p) => {
+      const url = p.endpointUrl?.includes("<host address>") ? this.hosts[p.host]!.connection.host.apply((a) => p.endpointUrl!.replace("<host address>", a.includes(":") ? `[${a}]` : a)) : pulumi.output(p.endpointUrl ?? "");
+      return p.deployments.map((d) => ({ deployment: d.name, host: p.host, model: d.servedModel, url }));
+    });
     this.registerOutputs({
       hosts: Object.fromEntries(Object.entries(this.hosts).map(([n, h]) => [n, { address: h.connection.host, user: h.connection.user }])),
       totals: facts.totals,
-      endpoints: Object.fromEntries(Object.values(this.plans).filter((p) => p.endpointUrl).map((p) => [p.host, p.endpointUrl])),
+      endpoints: this.endpoints,
     });
   }
 }

@@ -49,6 +49,12 @@ describe("gpu-hosting render", () => {
     expect(fs.existsSync(path.join(out, "prod", "gex-1", "cloud-config.yaml"))).toBe(false);
   });
 
+  it("renders the dev stack's host exactly as reviewed (snapshot: a renderer change shows up here)", () => {
+    const dir = path.join(out, "dev", "dev-gpu");
+    const files = Object.fromEntries(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]));
+    expect(files).toMatchSnapshot();
+  });
+
   it("lists every file with its layer, target path and content hash", () => {
     for (const host of ["gex-1", "rack-1", "scw-h100"]) {
       const m = manifest("prod", host);

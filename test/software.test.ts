@@ -64,11 +64,14 @@ describe("software layers under mocks (prod stack)", () => {
   });
 
   it("exports the endpoints and the API key as a secret", async () => {
-    expect(exports.endpoints).toEqual([
-      { deployment: "chat-large", host: "gex-1", url: "https://llm.example.com/", model: "chat-large" },
-      { deployment: "chat", host: "scw-h100", url: "https://<host address>/", model: "chat" },
-      { deployment: "internal", host: "rack-1", url: "https://<host address>/", model: "internal" },
+    const endpoints = exports.endpoints as { deployment: string; host: string; model: string; url: pulumi.Output<string> }[];
+    expect(endpoints.map(({ deployment, host, model }) => [deployment, host, model])).toEqual([
+      ["chat-large", "gex-1", "chat-large"],
+      ["chat", "scw-h100", "chat"],
+      ["internal", "rack-1", "internal"],
     ]);
+    expect(await new Promise((resolve) => endpoints[0]!.url.apply(resolve))).toBe("https://llm.example.com/");
+    expect(await new Promise((resolve) => endpoints[2]!.url.apply(resolve))).toBe("https://192.0.2.10/");
     expect(pulumi.Output.isInstance(exports.apiKey)).toBe(true);
     expect(await pulumi.isSecret(exports.apiKey as pulumi.Output<string>)).toBe(true);
   });
@@ -139,6 +142,24 @@ describe("software layers under mocks (variants)", () => {
       ["https v4", "ipv4"],
       ["https v6", "ipv6"],
     ]);
+  });
+
+  it("gives a host serving two deployments two units on two ports and two routes", async () => {
+    const c = copy(stackFileConfig("Pulumi.dev.yaml"));
+    c["gpu-hosting:deployments"] = [
+      { name: "chat", model: "meta-llama/Llama-3.2-3B-Instruct", hosts: ["dev-gpu"], context: "8k", gpuMemoryUtilization: 0.45 },
+      { name: "code", model: "meta-llama/Llama-3.2-3B-Instruct", hosts: ["dev-gpu"], context: "8k", gpuMemoryUtilization: 0.4 },
+    ];
+    const { resources } = await runProgram(c);
+    const names = commands(resources, "dev-gpu").map((r) => r.name.slice("dev-gpu-software-".length));
+    expect(names.filter((n) => n.startsWith("40-inference-"))).toEqual(["40-inference-chat", "40-inference-code"]);
+    const endpoint = String(commands(resources, "dev-gpu").find((r) => r.name.endsWith("50-endpoint"))!.inputs.stdin);
+    const caddy = [...endpoint.matchAll(/install_file '([^']+)' '[0-7]+' '([A-Za-z0-9+/=]+)'/g)].find((m) => m[1] === "/etc/caddy/Caddyfile")!;
+    const text = Buffer.from(caddy[2]!, "base64").toString("utf8");
+    expect(text).toContain("@route_chat path /chat /chat/*");
+    expect(text).toContain("reverse_proxy 127.0.0.1:8000");
+    expect(text).toContain("@route_code path /code /code/*");
+    expect(text).toContain("reverse_proxy 127.0.0.1:8001");
   });
 
   it("generates the API key when none is configured", async () => {
