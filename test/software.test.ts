@@ -57,6 +57,11 @@ describe("software layers under mocks (prod stack)", () => {
     const secretCmds = resources.filter((r) => r.type === "command:remote:Command" && /-secret-/.test(r.name));
     expect(secretCmds.length).toBe(6);
     for (const r of secretCmds) expect({ name: r.name, stdinSecret: isSecretValue(r.inputs.stdin) }).toEqual({ name: r.name, stdinSecret: true });
+    // A rotated key reaches the running proxy and engine: the units that read each file restart.
+    const caddyEnv = secretCmds.find((r) => r.name === "scw-h100-software-secret-etc-gpu-hosting-caddy-env")!;
+    expect(String(caddyEnv.inputs.create)).toContain("systemctl try-restart caddy.service");
+    const chatEnv = secretCmds.find((r) => r.name === "scw-h100-software-secret-etc-gpu-hosting-chat-env")!;
+    expect(String(chatEnv.inputs.create)).toContain("systemctl try-restart gpu-hosting-chat.service");
     for (const needle of [API_KEY, TEST_SECRETS["gpu-hosting:robotPassword"]!, "TESTKEY-not-a-real-key-7f3a9"]) {
       const leaks = resources.flatMap((r) => [...findInClear(r.inputs, needle, `${r.name}.inputs`), ...findInClear(r.outputs, needle, `${r.name}.outputs`)]);
       expect({ needle: needle.slice(0, 12), leaks }).toEqual({ needle: needle.slice(0, 12), leaks: [] });

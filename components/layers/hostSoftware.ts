@@ -73,13 +73,15 @@ export class HostSoftware extends pulumi.ComponentResource {
       const content = args.secretFiles[ref.path];
       if (content === undefined) throw new pulumi.ResourceError(`layers.HostSoftware ${name}: no content for the secret file ${ref.path} (${ref.description}); pass it in secretFiles`, this);
       const secret = pulumi.secret(content);
+      const readers = args.plan.secretReaders[ref.path] ?? [];
       const dir = ref.path.slice(0, ref.path.lastIndexOf("/")) || "/";
       const cmd = new command.remote.Command(
         `${name}-secret-${ref.path.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "")}`,
         {
           connection: admin,
           // The content arrives on stdin; umask 077 makes the file root-only from its first byte.
-          create: `if [ "$(id -u)" = 0 ]; then S=; else S="sudo -n"; fi; $S sh -c 'umask 077; mkdir -p ${dir} && cat > ${ref.path}.new && mv ${ref.path}.new ${ref.path}'`,
+          // A new value reaches the units that read it (a rotated API key, a new token) by a restart of those already running.
+          create: `if [ "$(id -u)" = 0 ]; then S=; else S="sudo -n"; fi; $S sh -c 'umask 077; mkdir -p ${dir} && cat > ${ref.path}.new && mv ${ref.path}.new ${ref.path}'${readers.length > 0 ? ` && { $S systemctl try-restart ${readers.join(" ")} 2>/dev/null || true; }` : ""}`,
           delete: `if [ "$(id -u)" = 0 ]; then S=; else S="sudo -n"; fi; $S rm -f ${ref.path}`,
           stdin: secret,
           triggers: [secret.apply(hashOf)],

@@ -49,6 +49,8 @@ export interface HostPlan {
   layers: LayerScript[];
   /** Secret files the layers read; the component writes them from Pulumi secrets first. */
   secrets: SecretFileRef[];
+  /** Units that read a secret file, by its path: restarted (if running) when its value changes. */
+  secretReaders: Record<string, string[]>;
   /** What removes a layer's effect when its resource is deleted (inference units), by script name. */
   removals: Record<string, string>;
   /** Cloud-config handed over at first boot (Scaleway, Hetzner Cloud); null where cloud-init does not run. */
@@ -92,6 +94,7 @@ export function planHost(h: HostConfig, facts: HostFacts, config: StackConfig, f
   const layers: LayerScript[] = [];
   const secrets: SecretFileRef[] = [];
   const removals: Record<string, string> = {};
+  const secretReaders: Record<string, string[]> = {};
 
   layers.push(renderBaseLayer({ hardenSsh: !cloudInit(h), privateNetwork: privateNetworkOf(h), gpuVendor: facts.gpuVendor }));
   layers.push(
@@ -128,6 +131,7 @@ export function planHost(h: HostConfig, facts: HostFacts, config: StackConfig, f
     layers.push(layer);
     secrets.push(...layer.secrets);
     const unit = `gpu-hosting-${d.name}.service`;
+    for (const ref of layer.secrets) (secretReaders[ref.path] ??= []).push(unit);
     removals[layer.name] = [
       "set -u",
       `systemctl disable --now ${unit} 2>/dev/null || true`,
@@ -155,6 +159,7 @@ export function planHost(h: HostConfig, facts: HostFacts, config: StackConfig, f
     });
     layers.push(endpoint);
     secrets.push(...endpoint.secrets);
+    for (const ref of endpoint.secrets) (secretReaders[ref.path] ??= []).push("caddy.service");
     publicPort = lb ? null : tls ? 443 : 80;
     const scheme = tls || lb ? "https" : "http";
     endpointUrl = `${scheme}://${domain ?? "<host address>"}/`;
@@ -173,6 +178,7 @@ export function planHost(h: HostConfig, facts: HostFacts, config: StackConfig, f
     layers,
     secrets: dedupe(secrets),
     removals,
+    secretReaders,
     cloudConfig: cloudInit(h) ? renderHardeningCloudConfig({ adminUser, sshPublicKeys: [o.sshPublicKey ?? PLACEHOLDER_PUBLIC_KEY] }) : null,
     deployments: served,
     endpointUrl,
