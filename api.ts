@@ -7,6 +7,8 @@
  */
 export * as fleet from "./components/fleet";
 export * as hetzner from "./components/hetzner";
+export * as kubernetes from "./components/kubernetes";
+export * as layers from "./components/layers/hostSoftware";
 export * as onprem from "./components/onprem";
 export * as scaleway from "./components/scaleway";
 export type { GpuHost, HostConnection } from "./components/host";
@@ -14,6 +16,8 @@ export * as catalog from "./core/catalog";
 export * as checks from "./core/checks";
 export * as config from "./core/config/schema";
 export * as hosts from "./core/hosts";
+export * as clusters from "./core/clusters";
+export * as manifests from "./core/kubernetes";
 export * as tokens from "./core/tokens";
 export * as footprint from "./core/footprint";
 export * as planner from "./core/planner";

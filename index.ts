@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Fleet } from "./components/fleet";
 import { parseStackConfig, stackConfigInput } from "./core/config/schema";
+import { clusterSecretKeys } from "./core/clusters";
 import { secretNeeds } from "./core/hosts";
 
 const all = pulumi.runtime.allConfig();
@@ -19,7 +20,7 @@ const has = (k: string): boolean => `gpu-hosting:${k}` in all;
 // Each host kind names the secrets it needs (core/hosts/<kind>.ts); public keys are read plainly.
 const needs = new Map(secretNeeds(config.hosts).map(({ need }) => [need.key, need.secret]));
 // Stack-wide, optional: the endpoints' API key (generated when absent) and a Hugging Face token for gated models.
-for (const k of ["apiKey", "hfToken"]) needs.set(k, true);
+for (const k of ["apiKey", "hfToken", ...clusterSecretKeys(config.clusters)]) needs.set(k, true);
 
 const fleet = new Fleet(pulumi.getStack(), {
   config,

@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { validatePolicyConfig, type PolicyConfig, type Violation } from "../core/checks";
 import { checkStackConfig, readStackYaml, StackInputError, type StackCheck } from "../core/checks/stackFile";
 import { badValue, UsageError } from "./errors";
-import { fmt, printJson, roundDeep, table } from "./format";
+import { fmt, roundDeep, table } from "./format";
 
 interface CheckFlags {
   stack?: string;
@@ -40,8 +40,9 @@ export function resolveStackFile(file: string | undefined, stack: string | undef
 }
 
 export function runCheckCommand(file: string | undefined, f: CheckFlags): number {
+  // --format is checked even when --json decides: a wrong value is never silently ignored.
+  if (!["text", "markdown", "json"].includes(f.format.toLowerCase())) throw badValue("--format", f.format, "allowed: text, markdown, json");
   const format = f.json ? "json" : f.format.toLowerCase();
-  if (!["text", "markdown", "json"].includes(format)) throw badValue("--format", f.format, "allowed: text, markdown, json");
   const stackFile = resolveStackFile(file, f.stack);
   let text: string;
   try {
@@ -69,11 +70,21 @@ export function runCheckCommand(file: string | undefined, f: CheckFlags): number
     if (e instanceof StackInputError) throw new UsageError(e.problems.length > 0 ? `${e.message}:\n  ${e.problems.join("\n  ")}` : e.message);
     throw e;
   }
-  const json = toJson(stackFile, result);
-  if (format === "json") printJson(json);
-  else if (format === "markdown") process.stdout.write(markdown(json));
-  else process.stdout.write(textReport(json));
+  process.stdout.write(formatCheckReport(stackFile, result, format as CheckFormat));
   return result.report.ok ? 0 : 1;
+}
+
+/** Output formats of `check`. */
+export type CheckFormat = "text" | "markdown" | "json";
+
+/**
+ * The report `check` prints for a checked stack: JSON for scripts, Markdown for a pull-request
+ * comment, or text for people. Pure (the fuzz tests call it in-process).
+ */
+export function formatCheckReport(stackFile: string, result: StackCheck, format: CheckFormat): string {
+  const json = toJson(stackFile, result);
+  if (format === "json") return `${JSON.stringify(roundDeep(json), null, 2)}\n`;
+  return format === "markdown" ? markdown(json) : textReport(json);
 }
 
 export type CheckJson = ReturnType<typeof toJson>;

@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { registerCatalog } from "./catalog";
 import { registerCheck } from "./check";
 import { registerDiscover } from "./discover";
+import { redactSecrets } from "../core/checks/secrets";
 import { UsageError } from "./errors";
 import { registerEstimate } from "./estimate";
 import { registerFit } from "./fit";
@@ -30,6 +31,8 @@ export function buildProgram(): Command {
     .description("Size, place and check self-hosted LLM deployments on GPU servers (Hetzner, Scaleway, on-premises). Offline: no credentials needed.")
     .version(packageVersion())
     .showHelpAfterError("(run with --help for usage)")
+    // Commander quotes unknown options and commands: a token pasted in the wrong place stays out of logs.
+    .configureOutput({ outputError: (text, write) => write(redactSecrets(text)) })
     .exitOverride();
   registerEstimate(program);
   registerFit(program);

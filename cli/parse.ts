@@ -49,10 +49,11 @@ export function parseKvDtype(flag: string, value: string): KvCacheDtype {
   return v as KvCacheDtype;
 }
 
+/** Engine names as users spell them, less dots, dashes and underscores (`llama.cpp`, `llama-cpp`). */
+const ENGINE_SPELLINGS: ReadonlyMap<string, Engine> = new Map(ENGINES.map((e) => [e, e]));
+
 export function parseEngine(flag: string, value: string): Engine {
-  const v = value.toLowerCase().replace(/[.\-_]/g, "");
-  const alias: Record<string, Engine> = { vllm: "vllm", llamacpp: "llamacpp", ollama: "ollama", cpu: "cpu" };
-  const e = alias[v];
+  const e = ENGINE_SPELLINGS.get(value.toLowerCase().replace(/[.\-_]/g, ""));
   if (!e) throw badValue(flag, value, `allowed: ${ENGINES.join(", ")}`);
   return e;
 }
@@ -65,6 +66,9 @@ export function resolveGpu(flag: string, value: string): Gpu {
   }
   return g;
 }
+
+/** Largest config.json `--config` reads, bytes (real ones are 1–10 KB). */
+export const MAX_CONFIG_JSON_BYTES = 1024 * 1024;
 
 export interface ResolvedModel {
   /** Catalog entry, or undefined for a local config.json. */
@@ -81,8 +85,13 @@ export function resolveModel(id: string | undefined, configPath: string | undefi
   if (configPath) {
     let text: string;
     try {
+      const size = fs.statSync(configPath).size;
+      if (size > MAX_CONFIG_JSON_BYTES) {
+        throw new UsageError(`--config: ${configPath} has ${size.toLocaleString("en-US")} bytes, more than the ${MAX_CONFIG_JSON_BYTES.toLocaleString("en-US")} a config.json may have; give the model's config.json, not its weights or tokenizer`);
+      }
       text = fs.readFileSync(configPath, "utf8");
     } catch (e) {
+      if (e instanceof UsageError) throw e;
       throw badValue("--config", configPath, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, "Give the path of a Hugging Face config.json");
     }
     let json: unknown;

@@ -6,6 +6,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
+import { dump } from "js-yaml";
+import { planClusters } from "../core/clusters";
 import { checkStackConfig, readStackYaml, StackInputError } from "../core/checks/stackFile";
 import { planStack, type HostPlan } from "../core/layers/plan";
 import { sha256 } from "../core/layers/script";
@@ -102,19 +104,22 @@ export function runRenderCommand(file: string | undefined, f: RenderFlags): numb
     throw badValue(f.stack ? "--stack" : "<stack-file>", f.stack ?? stackFile, `cannot read ${stackFile} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, "Run from the project root, or give the path of a Pulumi.<stack>.yaml");
   }
   let plans: HostPlan[];
+  let clusterPlans: ReturnType<typeof planClusters>;
   try {
     const raw = readStackYaml(text, stackFile);
     const { config, fleet } = checkStackConfig(raw, stackFile);
     const publicKey = raw["gpu-hosting:sshPublicKey"];
     plans = planStack(config, fleet, typeof publicKey === "string" ? { sshPublicKey: publicKey } : {});
+    clusterPlans = planClusters(config, fleet);
   } catch (e) {
     if (e instanceof StackInputError) throw new UsageError(e.problems.length > 0 ? `${e.message}:\n  ${e.problems.join("\n  ")}` : e.message);
     throw new UsageError(`${stackFile}: cannot render: ${(e as Error).message}`);
   }
   if (f.host !== undefined) {
-    const names = plans.map((p) => p.host);
+    const names = [...plans.map((p) => p.host), ...new Set(clusterPlans.map((p) => p.cluster))];
     plans = plans.filter((p) => p.host === f.host);
-    if (plans.length === 0) throw badValue("--host", f.host, `not a host of ${stackFile}; hosts: ${names.join(", ") || "none"}`);
+    clusterPlans = clusterPlans.filter((p) => p.cluster === f.host);
+    if (plans.length === 0 && clusterPlans.length === 0) throw badValue("--host", f.host, `not a host or cluster of ${stackFile}; hosts and clusters: ${names.join(", ") || "none"}`);
   }
   const manifests: HostManifest[] = [];
   for (const plan of plans) {
@@ -125,12 +130,28 @@ export function runRenderCommand(file: string | undefined, f: RenderFlags): numb
     fs.writeFileSync(path.join(dir, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
     manifests.push(manifest);
   }
-  if (f.json) printJson({ out: f.out, hosts: manifests });
+  // Clusters: one YAML file per object, `DIR/<cluster>/<deployment>-<kind>.yaml`, in apply order.
+  const clusterFiles: { cluster: string; files: string[] }[] = [];
+  for (const p of clusterPlans) {
+    const dir = path.join(f.out, p.cluster);
+    fs.mkdirSync(dir, { recursive: true });
+    let entry = clusterFiles.find((c) => c.cluster === p.cluster);
+    if (!entry) clusterFiles.push((entry = { cluster: p.cluster, files: [] }));
+    p.objects.forEach((o, i) => {
+      const file = `${p.deployment}-${String(i).padStart(2, "0")}-${o.kind.toLowerCase()}.yaml`;
+      fs.writeFileSync(path.join(dir, file), dump(o, { lineWidth: -1, noRefs: true }));
+      entry!.files.push(file);
+    });
+  }
+  if (f.json) printJson({ out: f.out, hosts: manifests, clusters: clusterFiles });
   else {
     process.stdout.write(
       `${table(
         ["host", "kind", "scripts", "files", "secret files", "folder"],
-        manifests.map((m) => [m.host, m.kind, String(m.order.length), String(m.files.length), String(m.secrets.length), path.join(f.out!, m.host)]),
+        [
+          ...manifests.map((m) => [m.host, m.kind, String(m.order.length), String(m.files.length), String(m.secrets.length), path.join(f.out!, m.host)]),
+          ...clusterFiles.map((c) => [c.cluster, "cluster", "0", String(c.files.length), "1", path.join(f.out!, c.cluster)]),
+        ],
       )}\n`,
     );
   }

@@ -15,6 +15,8 @@ import { FLEET_TYPE } from "../core/tokens";
 import type { GpuHost } from "./host";
 import { HOST_COMPONENTS, type FleetSecrets, type HostBuild } from "./kinds";
 import { HostSoftware } from "./layers/hostSoftware";
+import { Cluster, InferenceDeployment } from "./kubernetes";
+import { clusterSecretKeys, planClusters } from "../core/clusters";
 
 export type { FleetSecrets };
 
@@ -55,6 +57,9 @@ export function missingSecrets(config: StackConfig, secrets: FleetSecrets): stri
   for (const { host, need } of secretNeeds(config.hosts)) {
     if (secrets[need.key] === undefined) out.add(`gpu-hosting:hosts[${host}] ${config.hosts[host]!.name}: needs ${need.secret ? "the secret " : ""}gpu-hosting:${need.key}; set it with \`${need.how}\``);
   }
+  for (const key of clusterSecretKeys(config.clusters)) {
+    if (secrets[key] === undefined) out.add(`gpu-hosting:clusters: an existing cluster needs the secret gpu-hosting:${key}; set it with \`pulumi config set --secret ${key} < ~/.kube/config\``);
+  }
   return [...out];
 }
 
@@ -67,6 +72,10 @@ export class Fleet extends pulumi.ComponentResource {
   readonly hosts: Record<string, GpuHost>;
   /** What runs on each host, by host name. */
   readonly plans: Record<string, HostPlan>;
+  /** Kubernetes clusters, by name. */
+  readonly clusters: Record<string, Cluster>;
+  /** Deployments on clusters, by deployment name. */
+  readonly clusterDeployments: Record<string, InferenceDeployment>;
   /** The software layers of each host, by host name (none with `software: false`). */
   readonly software: Record<string, HostSoftware>;
   /** Where each deployment answers: its host's domain, else the host's address (known after create). */
@@ -104,6 +113,23 @@ export class Fleet extends pulumi.ComponentResource {
       if (args.software === false) continue;
       const secretFiles = Object.fromEntries(plan.secrets.map((ref) => [ref.path, secretFileContent(ref, this.apiKey, args.secrets.hfToken)]));
       this.software[h.name] = new HostSoftware(`${h.name}-software`, { connection: host.connection, plan, secretFiles }, { parent: this, dependsOn: [host as unknown as pulumi.Resource] });
+    }
+    this.clusters = {};
+    this.clusterDeployments = {};
+    args.config.clusters.forEach((c) => {
+      const f = facts.clusters.find((x) => x.name === c.name)!;
+      this.clusters[c.name] = new Cluster(c.name, { config: c, facts: f, kubeconfig: c.kind === "existing" ? args.secrets[c.kubeconfigSecret] : undefined }, { parent: this });
+    });
+    const firstNamespace = new Set<string>();
+    for (const p of planClusters(args.config, facts)) {
+      const cluster = this.clusters[p.cluster]!;
+      const key = `${p.cluster}/${p.input.namespace}`;
+      this.clusterDeployments[p.deployment] = new InferenceDeployment(
+        p.deployment,
+        { input: p.input, provider: cluster.provider, apiKey: this.apiKey, hfToken: args.secrets.hfToken, createNamespace: !firstNamespace.has(key) },
+        { parent: this },
+      );
+      firstNamespace.add(key);
     }
     this.endpoints = Object.values(this.plans).flatMap((p) => {
       const url = p.endpointUrl?.includes("<host address>") ? this.hosts[p.host]!.connection.host.apply((a) => p.endpointUrl!.replace("<host address>", a.includes(":") ? `[${a}]` : a)) : pulumi.output(p.endpointUrl ?? "");

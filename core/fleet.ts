@@ -6,6 +6,7 @@
  */
 import { catalog, findLocation, gpuMemoryGiB, type Catalog } from "./catalog";
 import type { DeploymentConfig, SiteConfig, StackConfig } from "./config/schema";
+import { resolveCluster, type ClusterFacts } from "./clusters";
 import { providerOf, resolveAndValidate, type HostConfig, type HostProvider } from "./hosts";
 import { cooling, energy, footprintDefaults, gridIntensity, hostPower, ownedMonthlyCost } from "./footprint";
 import { sizeOnGpu, type DeploymentSizing } from "./sizing/deployment";
@@ -66,6 +67,8 @@ export interface SiteFacts {
 export interface Fleet {
   environment: StackConfig["environment"];
   hosts: HostFacts[];
+  /** Kubernetes clusters deployments run on (core/clusters.ts). */
+  clusters: ClusterFacts[];
   sites: SiteFacts[];
   deployments: DeploymentSizing[];
   totals: { eurPerMonth: number; kwhPerMonth: number; co2eKgPerMonth: number; peakWatts: number };
@@ -118,7 +121,10 @@ export const EU_COUNTRIES = new Set(
   "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split(" "),
 );
 
-function siteFacts(name: string, hosts: HostFacts[], cfg: SiteConfig | undefined): SiteFacts {
+/** What a site counts of a host, or of a cluster's node pool. */
+type SiteMember = Pick<HostFacts, "name" | "peakWatts" | "provider" | "country" | "rentEurPerMonth">;
+
+function siteFacts(name: string, hosts: SiteMember[], cfg: SiteConfig | undefined): SiteFacts {
   const d = footprintDefaults();
   const itWatts = hosts.reduce((s, h) => s + h.peakWatts, 0);
   const provider = hosts[0]?.provider;
@@ -147,10 +153,16 @@ function siteFacts(name: string, hosts: HostFacts[], cfg: SiteConfig | undefined
   };
 }
 
-/** Sizes a deployment on its first host (every replica host must have the same GPU). */
-function sizeDeploymentOnHosts(d: DeploymentConfig, i: number, hosts: Map<string, HostFacts>, problems: string[]): DeploymentSizing | null {
+/** Sizes a deployment on its first host (every replica host must have the same GPU), or on its cluster's node type. */
+function sizeDeploymentOnHosts(d: DeploymentConfig, i: number, hosts: Map<string, HostFacts>, problems: string[], clusters: Map<string, ClusterFacts> = new Map()): DeploymentSizing | null {
   const path = `gpu-hosting:deployments[${i}]`;
   try {
+    if (d.cluster) {
+      const c = clusters.get(d.cluster);
+      if (!c) return null;
+      // Each replica gets one node's GPUs (or the deployment's gpuCount of them).
+      return sizeOnGpu(d, path, c.gpu, d.gpuCount ?? Math.max(c.gpusPerNode, 1), null, []);
+    }
     if (d.hosts) {
       const hs = d.hosts.map((n) => hosts.get(n)).filter((h): h is HostFacts => h !== undefined);
       if (hs.length === 0) return null;
@@ -169,34 +181,56 @@ function sizeDeploymentOnHosts(d: DeploymentConfig, i: number, hosts: Map<string
 }
 
 /** Resolves a parsed stack config into facts. Never throws for catalog problems: it lists them. */
-export function buildFleet(config: StackConfig, c: Catalog = catalog()): Fleet {
+export function buildFleet(config: StackConfig, cat: Catalog = catalog()): Fleet {
   const problems: string[] = [];
-  const hosts = config.hosts.map((h, i) => resolveHost(h, i, config.sites, problems, c)).filter((h): h is HostFacts => h !== null);
-  const bySite = new Map<string, HostFacts[]>(config.sites.map((s) => [s.name, []]));
+  const hosts = config.hosts.map((h, i) => resolveHost(h, i, config.sites, problems, cat)).filter((h): h is HostFacts => h !== null);
+  const bySite = new Map<string, SiteMember[]>(config.sites.map((s) => [s.name, []]));
   for (const h of hosts) {
     const list = bySite.get(h.site);
     if (list) list.push(h);
     else bySite.set(h.site, [h]);
   }
+  const clusters = config.clusters.flatMap((c, i) => {
+    const r = resolveCluster(c, i, cat);
+    if ("problems" in r) {
+      problems.push(...r.problems);
+      return [];
+    }
+    return [r];
+  });
+  const clusterByName = new Map(clusters.map((c) => [c.name, c]));
+  config.deployments.forEach((d, i) => {
+    const c = d.cluster ? clusterByName.get(d.cluster) : undefined;
+    if (c && d.gpuCount !== undefined && d.gpuCount > c.gpusPerNode) problems.push(`gpu-hosting:deployments[${i}].gpuCount: ${d.gpuCount} GPUs per replica, but cluster ${c.name}'s nodes have ${c.gpusPerNode}; a replica runs on one node`);
+    if (c && d.replicas > c.nodes) problems.push(`gpu-hosting:deployments[${i}].replicas: ${d.replicas} replicas need ${d.replicas} nodes, but cluster ${c.name} has ${c.nodes}; raise its pool size (or autoscaling.maxSize) or lower replicas`);
+  });
+  for (const c of clusters) {
+    if (c.site === null) continue;
+    const list = bySite.get(c.site);
+    const pool: SiteMember = { name: `${c.name} (cluster)`, peakWatts: c.peakWatts, provider: "scaleway", country: c.country, rentEurPerMonth: c.eurPerMonth };
+    if (list) list.push(pool);
+    else bySite.set(c.site, [pool]);
+  }
   const siteCfg = new Map(config.sites.map((s) => [s.name, s]));
   const sites = [...bySite].map(([n, hs]) => siteFacts(n, hs, siteCfg.get(n)));
   const hostByName = new Map(hosts.map((h) => [h.name, h]));
   const deployments = config.deployments
-    .map((d, i) => sizeDeploymentOnHosts(d, i, hostByName, problems))
+    .map((d, i) => sizeDeploymentOnHosts(d, i, hostByName, problems, clusterByName))
     .filter((d): d is DeploymentSizing => d !== null);
-  const rent = hosts.reduce((s, h) => s + (h.rentEurPerMonth ?? 0), 0);
+  const rent = hosts.reduce((s, h) => s + (h.rentEurPerMonth ?? 0), 0) + clusters.reduce((s, c) => s + (c.eurPerMonth ?? 0), 0);
   const owned = hosts.reduce((s, h) => s + (h.rentEurPerMonth === null ? ownedMonthlyCost({ electricityEurPerMonth: 0, hardwareEur: h.hardwareEur ?? 0, amortisationMonths: h.amortisationMonths }) : 0), 0);
   const siteCosts = sites.reduce((s, x) => s + x.electricityEurPerMonth + x.colocationEurPerMonth, 0);
   return {
     environment: config.environment,
     hosts,
+    clusters,
     sites,
     deployments,
     totals: {
       eurPerMonth: rent + owned + siteCosts,
       kwhPerMonth: sites.reduce((s, x) => s + x.kwhPerMonth, 0),
       co2eKgPerMonth: sites.reduce((s, x) => s + x.co2eKgPerMonth, 0),
-      peakWatts: hosts.reduce((s, h) => s + h.peakWatts, 0),
+      peakWatts: hosts.reduce((s, h) => s + h.peakWatts, 0) + clusters.reduce((s, c) => s + c.peakWatts, 0),
     },
     problems,
   };

@@ -21,3 +21,7 @@ export const HETZNER_PRIVATE_NETWORK_TYPE = "gpu-hosting:hetzner:PrivateNetwork"
 export const ONPREM_HOST_TYPE = "gpu-hosting:onprem:Host";
 /** Type token of `layers.HostSoftware`. */
 export const HOST_SOFTWARE_TYPE = "gpu-hosting:layers:HostSoftware";
+/** Type token of `kubernetes.Cluster`. */
+export const KUBERNETES_CLUSTER_TYPE = "gpu-hosting:kubernetes:Cluster";
+/** Type token of `kubernetes.InferenceDeployment`. */
+export const KUBERNETES_INFERENCE_TYPE = "gpu-hosting:kubernetes:InferenceDeployment";

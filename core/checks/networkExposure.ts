@@ -1,6 +1,8 @@
 /** network-exposure: no SSH from anywhere, engine port never public, endpoint behind TLS and a key. */
+import { kubernetesExposures } from "../clusters";
 import { exposuresOf, type ResourceFacts } from "../hosts";
 import { isAnywhere } from "../hosts/common";
+import { quoted } from "./secrets";
 import type { Check, CheckContext, Finding } from "./types";
 
 /** A resource as the analyzer hands it over: type, name and input properties. */
@@ -13,7 +15,7 @@ export interface NetworkExposureConfig {
 
 /** Finds rules in provider resources that open a private port to the whole internet (every host kind's reader). */
 export function exposedRules(resources: ResourceFacts[], ports: number[]): Finding[] {
-  return exposuresOf(resources, ports).map((e) => ({ ...e, remediation: networkExposure.remediationSteps }));
+  return [...exposuresOf(resources, ports), ...kubernetesExposures(resources)].map((e) => ({ ...e, remediation: networkExposure.remediationSteps }));
 }
 
 export const networkExposure: Check<NetworkExposureConfig> = {
@@ -30,9 +32,18 @@ export const networkExposure: Check<NetworkExposureConfig> = {
     if (ctx.config.hosts.length === 0 && ctx.config.deployments.length === 0) return { notApplicable: "the stack has no hosts and no deployments" };
     const out: Finding[] = [];
     ctx.config.hosts.forEach((h, i) => {
-      for (const cidr of h.sshAllowedCidrs.filter(isAnywhere)) {
-        out.push({ subject: `host ${h.name}`, message: `gpu-hosting:hosts[${i}].sshAllowedCidrs: ${cidr} opens SSH to the whole internet`, remediation: networkExposure.remediationSteps });
-      }
+      const path = `gpu-hosting:hosts[${i}].sshAllowedCidrs`;
+      const push = (message: string): void => void out.push({ subject: `host ${h.name}`, message, remediation: networkExposure.remediationSteps });
+      let alone = 0;
+      h.sshAllowedCidrs.forEach((cidr, j) => {
+        let unreadable = false;
+        if (!isAnywhere(cidr, () => (unreadable = true))) return;
+        alone++;
+        if (unreadable) push(`${path}[${j}]: ${quoted(cidr)} cannot be read as a CIDR; treated as the whole internet (failing closed)`);
+        else if (/\/\s*0+\s*$/.test(cidr)) push(`${path}: ${cidr} opens SSH to the whole internet`);
+        else push(`${path}: ${cidr} opens SSH to half of the internet or more`);
+      });
+      if (alone === 0 && isAnywhere(h.sshAllowedCidrs)) push(`${path}: ${h.sshAllowedCidrs.join(" + ")} together open SSH to half of the internet or more`);
     });
     ctx.config.deployments.forEach((d, i) => {
       const e = d.endpoint;

@@ -9,6 +9,7 @@ import { COOLING_TYPES } from "../footprint";
 import { DTYPES, KV_CACHE_DTYPES } from "../sizing/dtypes";
 import { ENGINES } from "../sizing/engines";
 import { HostConfig, hostKindOf, PROVIDERS, secretKeysOf } from "../hosts";
+import { ClusterConfig } from "../clusters";
 import { Name, Tokens } from "./common";
 
 export { Cidr, HostBase, Name, Tokens } from "./common";
@@ -48,6 +49,12 @@ export const DeploymentConfig = z
     model: z.string(),
     /** Hosts that each run one replica. */
     hosts: z.array(Name).min(1).optional(),
+    /** A cluster (clusters[].name) that runs the deployment, instead of hosts. */
+    cluster: Name.optional(),
+    /** Replicas on the cluster (each with the node type's GPUs). @default 1 */
+    replicas: z.number().int().positive().max(1000).default(1),
+    /** Public host name of the cluster deployment's Ingress (TLS from cert-manager). @default none (ClusterIP Service only) */
+    ingressHost: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "expected a DNS name such as llm.example.com").optional(),
     /** Catalog GPU id, for sizing without hosts (planning only). */
     gpu: z.string().optional(),
     /** GPUs per replica (tensor parallel). @default all GPUs of the host, else 1 */
@@ -112,13 +119,15 @@ export const StackConfig = z
     environment: z.enum(["development", "staging", "production"]).default("development"),
     sites: z.array(SiteConfig).default([]),
     hosts: z.array(HostConfig).default([]),
+    /** Kubernetes clusters deployments may run on instead of hosts. @default [] */
+    clusters: z.array(ClusterConfig).default([]),
     deployments: z.array(DeploymentConfig).default([]),
     budgets: BudgetsConfig.default({}),
     allowed: AllowedConfig.default({ euOnly: true }),
   })
   .strict()
   .superRefine((c, ctx) => {
-    const unique = (kind: "sites" | "hosts" | "deployments", names: string[]): void => {
+    const unique = (kind: "sites" | "hosts" | "clusters" | "deployments", names: string[]): void => {
       const seen = new Set<string>();
       names.forEach((n, i) => {
         if (seen.has(n)) ctx.addIssue({ code: "custom", path: [kind, i, "name"], message: `"${n}" is used twice; names must be unique` });
@@ -127,6 +136,8 @@ export const StackConfig = z
     };
     unique("sites", c.sites.map((s) => s.name));
     unique("hosts", c.hosts.map((h) => h.name));
+    unique("clusters", c.clusters.map((x) => x.name));
+    const clusters = new Set(c.clusters.map((x) => x.name));
     unique("deployments", c.deployments.map((d) => d.name));
     const sites = new Set(c.sites.map((s) => s.name));
     const hosts = new Set(c.hosts.map((h) => h.name));
@@ -154,7 +165,10 @@ export const StackConfig = z
       }
     });
     c.deployments.forEach((d, i) => {
-      if (!d.hosts && !d.gpu) ctx.addIssue({ code: "custom", path: ["deployments", i, "hosts"], message: "give the hosts that run this deployment (or gpu, for planning only)" });
+      if (!d.hosts && !d.cluster && !d.gpu) ctx.addIssue({ code: "custom", path: ["deployments", i, "hosts"], message: "give the hosts that run this deployment, or its cluster (or gpu, for planning only)" });
+      if (d.hosts && d.cluster) ctx.addIssue({ code: "custom", path: ["deployments", i, "cluster"], message: "give hosts or a cluster, not both" });
+      if (d.cluster && !clusters.has(d.cluster)) ctx.addIssue({ code: "custom", path: ["deployments", i, "cluster"], message: `"${d.cluster}" is not a cluster; declared clusters: ${[...clusters].join(", ") || "none"}` });
+      if (d.replicas > 1 && !d.cluster) ctx.addIssue({ code: "custom", path: ["deployments", i, "replicas"], message: "replicas apply to clusters; on hosts each host in hosts runs one replica" });
       d.hosts?.forEach((h, j) => {
         if (!hosts.has(h)) ctx.addIssue({ code: "custom", path: ["deployments", i, "hosts", j], message: `"${h}" is not a host; declared hosts: ${[...hosts].join(", ") || "none"}` });
       });
@@ -172,15 +186,24 @@ export function configPath(path: readonly PropertyKey[]): string {
  * `gpu-hosting:` keys that hold secrets or keys for secrets rather than stack data; they are read
  * with `config.requireSecret` and never parsed here.
  */
-export const SECRET_CONFIG_KEYS: readonly string[] = [...secretKeysOf([]), "hfToken", "apiKey"];
+export const SECRET_CONFIG_KEYS: readonly string[] = [...secretKeysOf([]), "hfToken", "apiKey", "kubeconfig"];
+
+/**
+ * Names that are JavaScript prototype properties. They are never config keys: as a plain object's
+ * key `__proto__` would replace the object's prototype (a `gpu-hosting:__proto__` mapping could
+ * supply `environment` and every other default). Stack files holding them are refused by path.
+ */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 
 /**
  * Picks the schema's input from a stack's config map (all namespaces; values may be JSON strings
  * as the Pulumi runtime hands them over): the `gpu-hosting:` keys without the namespace, less the
- * secret keys (SECRET_CONFIG_KEYS and any key that hosts[].privateKeySecret names).
+ * secret keys (SECRET_CONFIG_KEYS and any key that hosts[].privateKeySecret names). The result has
+ * no prototype, so a key such as `gpu-hosting:__proto__` stays a key (the strict schema then
+ * refuses it by path) instead of becoming the object's prototype.
  */
 export function stackConfigInput(all: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [k, v] of Object.entries(all)) {
     if (!k.startsWith("gpu-hosting:")) continue;
     let value = v;
@@ -193,7 +216,8 @@ export function stackConfigInput(all: Record<string, unknown>): Record<string, u
     }
     out[k.slice("gpu-hosting:".length)] = value;
   }
-  for (const k of [...SECRET_CONFIG_KEYS, ...secretKeysOf(Array.isArray(out.hosts) ? out.hosts : [])]) delete out[k];
+  const hosts = Object.hasOwn(out, "hosts") && Array.isArray(out.hosts) ? out.hosts : [];
+  for (const k of [...SECRET_CONFIG_KEYS, ...secretKeysOf(hosts)]) if (!RESERVED_KEYS.has(k)) delete out[k];
   return out;
 }
 

@@ -2,6 +2,7 @@
  * Helpers shared by the host-kind modules: the one offer resolver for rented hosts, the power-cap
  * rule, and the port/CIDR matching network-exposure readers use. Pure.
  */
+import { parse as parseIp, type IPv4, type IPv6 } from "ipaddr.js";
 import { closest, findGpu, gpuPowerLimitRange, type Catalog, type Gpu, type Offer } from "../catalog";
 import type { ResolvedHost, SecretNeed } from "./types";
 
@@ -75,16 +76,124 @@ export function powerCapProblem(path: string, capWatts: number | undefined, gpu:
   return null;
 }
 
-/** Whether a CIDR (or address) means "anywhere": prefix length 0. */
-export const isAnywhere = (cidr: string): boolean => /\/0+$/.test(cidr.trim());
+/** An address range as two inclusive bounds; IPv4 and IPv6 apart. */
+interface Span {
+  v6: boolean;
+  lo: bigint;
+  hi: bigint;
+}
 
-/** Which of `ports` a rule's port field (number, "22", "8000-8100", empty or "any") covers. */
+const V4_ALL: Span = { v6: false, lo: 0n, hi: 2n ** 32n - 1n };
+/** IPv6 global unicast (2000::/3): every IPv6 address reachable on the internet today. */
+const V6_GLOBAL: Span = { v6: true, lo: 2n ** 125n, hi: 2n ** 125n + 2n ** 125n - 1n };
+/** IPv4-mapped IPv6 addresses (::ffff:0:0/96): IPv4 sources seen on a dual-stack socket. */
+const V4_MAPPED: Span = { v6: true, lo: 0xffffn << 32n, hi: (0xffffn << 32n) + 2n ** 32n - 1n };
+
+const toBigInt = (bytes: readonly number[]): bigint => bytes.reduce((n, b) => (n << 8n) | BigInt(b), 0n);
+
+/**
+ * Reads one CIDR or bare address, however written: prefix lengths with leading zeros (`/00`),
+ * IPv4 octets with leading zeros (`000.0.0.0`; `010.0.0.0` read as decimal 10.0.0.0, as firewalls
+ * do), every IPv6 spelling (`0::`, `::`, embedded IPv4, zone ids). Parsing by ipaddr.js. Returns
+ * null when it cannot be read, and for IPv4 written other than as four decimal parts (`0x0.0.0.0`,
+ * `10.1`: inet_aton reads those, firewall APIs do not).
+ */
+function readCidr(text: string): Span | null {
+  const m = /^([^/]+?)(?:\/(\d{1,4}))?$/.exec(text.trim());
+  if (!m) return null;
+  let addr = m[1]!;
+  if (/^\d+(\.\d+){3}$/.test(addr)) {
+    const octets = addr.split(".").map((o) => Number.parseInt(o, 10));
+    if (octets.some((o) => o > 255)) return null;
+    addr = octets.join(".");
+  } else if (!addr.includes(":")) return null;
+  let ip: IPv4 | IPv6;
+  try {
+    ip = parseIp(addr);
+  } catch {
+    return null;
+  }
+  const v6 = ip.kind() === "ipv6";
+  const bits = v6 ? 128 : 32;
+  const prefix = m[2] === undefined ? bits : Number(m[2]);
+  if (prefix > bits) return null;
+  const size = 2n ** BigInt(bits - prefix);
+  const lo = (toBigInt(ip.toByteArray()) / size) * size;
+  return { v6, lo, hi: lo + size - 1n };
+}
+
+/** How many addresses of `within` the spans cover together (overlaps counted once). */
+function covered(spans: readonly Span[], within: Span): bigint {
+  const parts = spans
+    .filter((s) => s.v6 === within.v6 && s.hi >= within.lo && s.lo <= within.hi)
+    .map((s) => ({ lo: s.lo > within.lo ? s.lo : within.lo, hi: s.hi < within.hi ? s.hi : within.hi }))
+    .sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
+  let total = 0n;
+  let end = within.lo - 1n;
+  for (const p of parts) {
+    const from = p.lo > end ? p.lo : end + 1n;
+    if (p.hi >= from) total += p.hi - from + 1n;
+    if (p.hi > end) end = p.hi;
+  }
+  return total;
+}
+
+/**
+ * Whether CIDRs (one, or a list read together, as the rules of one firewall for one port) reach the
+ * internet at large: at least half of all IPv4 addresses, or at least half of IPv6 global unicast
+ * (2000::/3). `0.0.0.0/0`, `::/0` and any other prefix length 0 however written are the simple
+ * case; `0.0.0.0/1` with `128.0.0.0/1`, or `0.0.0.0/1` alone, count too. IPv4-mapped IPv6 ranges
+ * (`::ffff:0:0/96`) count as the IPv4 addresses they map. Fails closed: a value that is not a
+ * string, or a string that is not a CIDR or address, counts as anywhere and is handed to
+ * `onUnreadable`.
+ */
+export function isAnywhere(cidrs: unknown, onUnreadable?: (value: unknown) => void): boolean {
+  const values = Array.isArray(cidrs) ? cidrs : [cidrs];
+  const spans: Span[] = [];
+  let unreadable = false;
+  for (const v of values) {
+    const s = typeof v === "string" ? readCidr(v) : null;
+    if (s === null) {
+      unreadable = true;
+      onUnreadable?.(v);
+      continue;
+    }
+    spans.push(s);
+    if (s.v6 && s.lo <= V4_MAPPED.hi && s.hi >= V4_MAPPED.lo) {
+      // The IPv4 part of an IPv4-mapped range.
+      const lo = s.lo > V4_MAPPED.lo ? s.lo : V4_MAPPED.lo;
+      const hi = s.hi < V4_MAPPED.hi ? s.hi : V4_MAPPED.hi;
+      spans.push({ v6: false, lo: lo - V4_MAPPED.lo, hi: hi - V4_MAPPED.lo });
+    }
+  }
+  if (unreadable) return true;
+  const half = (s: Span): bigint => (s.hi - s.lo + 1n) / 2n;
+  return covered(spans, V4_ALL) >= half(V4_ALL) || covered(spans, V6_GLOBAL) >= half(V6_GLOBAL);
+}
+
+const PORT = /^\s*(\d{1,5})\s*(?:[-:]\s*(\d{1,5})\s*)?$/;
+
+/**
+ * Which of `ports` a rule's port field covers: a number, `"22"`, a range `"8000-8100"` (either
+ * order, `:` also read as the separator), a list of those, or empty / `"any"` (every port). Fails
+ * closed: anything else (text such as `"ssh"`, fractions, objects, numbers outside 0–65535) covers
+ * every port.
+ */
 export function portsCovered(rulePort: unknown, ports: readonly number[]): number[] {
-  if (rulePort === undefined || rulePort === null || rulePort === "" || rulePort === "any") return [...ports];
-  const m = /^(\d+)(?:-(\d+))?$/.exec(String(rulePort).trim());
+  if (Array.isArray(rulePort)) {
+    if (rulePort.length === 0) return [...ports];
+    const hit = new Set(rulePort.flatMap((p: unknown) => (Array.isArray(p) ? [...ports] : portsCovered(p, ports))));
+    return ports.filter((p) => hit.has(p));
+  }
+  if (rulePort === undefined || rulePort === null || rulePort === "" || (typeof rulePort === "string" && /^\s*any\s*$/i.test(rulePort))) return [...ports];
+  if (typeof rulePort !== "number" && typeof rulePort !== "string") return [...ports];
+  const m = PORT.exec(String(rulePort));
   if (!m) return [...ports];
-  const lo = Number(m[1]);
-  const hi = m[2] ? Number(m[2]) : lo;
+  const a = Number(m[1]);
+  const b = m[2] === undefined ? a : Number(m[2]);
+  if (a > 65535 || b > 65535) return [...ports];
+  const lo = Math.min(a, b);
+  const hi = Math.max(a, b);
   return ports.filter((p) => p >= lo && p <= hi);
 }
 

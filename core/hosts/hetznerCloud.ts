@@ -48,15 +48,65 @@ export function hcloudLabels(tags: Record<string, string>): Record<string, strin
   return out;
 }
 
-/** hcloud firewall rules that let traffic in from anywhere to a private port. */
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const shapeOf = (v: unknown): string => (v === undefined ? "missing" : v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "a mapping" : `a ${typeof v}`);
+/** A source as messages show it: the CIDR, or why it cannot be read. */
+const sourceText = (field: string, v: unknown): string => {
+  let unreadable = false;
+  isAnywhere(v, () => (unreadable = true));
+  if (typeof v !== "string") return `a source it cannot read (${field}: ${shapeOf(v)}, not a CIDR); failing closed`;
+  return unreadable ? `${v} (not a CIDR it can read; failing closed)` : v;
+};
+
+/**
+ * hcloud firewall rules that let traffic in from anywhere to a private port, alone or together.
+ * Fails closed on shapes it cannot read: properties or rules that are not mappings, `rules` or
+ * `sourceIps` that are not lists, sources that are not CIDRs; a rule whose direction is not "out"
+ * counts as inbound.
+ */
 export function hcloudFirewallExposures(resources: readonly ResourceFacts[], ports: readonly number[]): Exposure[] {
   const out: Exposure[] = [];
   for (const r of resources) {
     if (r.type !== "hcloud:index/firewall:Firewall") continue;
-    for (const rule of (r.props.rules as Record<string, unknown>[] | undefined) ?? []) {
-      if (rule.direction !== "in") continue;
-      const sources = Array.isArray(rule.sourceIps) ? rule.sourceIps.filter((x): x is string => typeof x === "string" && isAnywhere(x)) : [];
-      for (const src of sources) for (const p of portsCovered(rule.port, ports)) out.push({ subject: `resource ${r.name}`, message: `${r.type} opens port ${p} to ${src}` });
+    const subject = `resource ${r.name}`;
+    const props = r.props as unknown;
+    if (!isRecord(props)) {
+      out.push({ subject, message: `${r.type} has properties network-exposure cannot read (${shapeOf(props)}); failing closed` });
+      continue;
+    }
+    const rules = props.rules ?? [];
+    if (!Array.isArray(rules)) {
+      out.push({ subject, message: `${r.type} has rules network-exposure cannot read (${shapeOf(rules)}, not a list); failing closed` });
+      continue;
+    }
+    const open = new Map<number, unknown[]>();
+    const reported = new Set<number>();
+    rules.forEach((rule: unknown, i) => {
+      if (!isRecord(rule)) {
+        out.push({ subject, message: `${r.type} rules[${i}] cannot be read (${shapeOf(rule)}); failing closed` });
+        return;
+      }
+      if (rule.direction === "out") return;
+      const covered = portsCovered(rule.port, ports);
+      if (!Array.isArray(rule.sourceIps)) {
+        for (const p of covered) {
+          reported.add(p);
+          out.push({ subject, message: `${r.type} opens port ${p} to sources it cannot read (sourceIps: ${shapeOf(rule.sourceIps)}, not a list of CIDRs); failing closed` });
+        }
+        return;
+      }
+      const sources: unknown[] = rule.sourceIps;
+      for (const p of covered) open.set(p, [...(open.get(p) ?? []), ...sources]);
+      for (const src of sources) {
+        if (!isAnywhere(src)) continue;
+        for (const p of covered) {
+          reported.add(p);
+          out.push({ subject, message: `${r.type} opens port ${p} to ${sourceText("sourceIps", src)}` });
+        }
+      }
+    });
+    for (const [p, sources] of open) {
+      if (!reported.has(p) && isAnywhere(sources)) out.push({ subject, message: `${r.type} opens port ${p} to ${sources.map(String).join(" + ")} (together: the internet)` });
     }
   }
   return out;

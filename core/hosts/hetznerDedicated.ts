@@ -107,27 +107,66 @@ export function dedicatedServerProblems(path: string, s: DedicatedServerSettings
   return problems;
 }
 
-/** Whether a resource is a Robot server as the dynamic provider registers it (it carries the firewall rules). */
-const isRobotServer = (r: ResourceFacts): boolean => Array.isArray(r.props.firewallRules) && typeof r.props.productId === "string" && "confirmOrder" in r.props;
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const shapeOf = (v: unknown): string => (v === undefined ? "missing" : v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "a mapping" : `a ${typeof v}`);
+/** A source as messages show it: the CIDR, or why it cannot be read. */
+const sourceText = (field: string, v: unknown): string => {
+  let unreadable = false;
+  isAnywhere(v, () => (unreadable = true));
+  if (typeof v !== "string") return `a source it cannot read (${field}: ${shapeOf(v)}, not a CIDR); failing closed`;
+  return unreadable ? `${v} (not a CIDR it can read; failing closed)` : v;
+};
 
-/** Robot firewall rules accepting a private port from anywhere, and load balancers serving plain HTTP. */
+/** Whether a resource is a Robot server as the dynamic provider registers it (it carries the firewall rules). */
+const isRobotServer = (r: ResourceFacts): boolean => isRecord(r.props) && typeof r.props.productId === "string" && "confirmOrder" in r.props;
+
+/**
+ * Robot firewall rules accepting a private port from anywhere (alone or together), and load
+ * balancers serving plain HTTP. Fails closed on shapes it cannot read: `firewallRules` that is not a
+ * list, rules that are not mappings, an action other than "discard", a source that is not a string.
+ */
 export function robotExposures(resources: readonly ResourceFacts[], ports: readonly number[]): Exposure[] {
   const out: Exposure[] = [];
   for (const r of resources) {
+    const subject = `resource ${r.name}`;
     if (isRobotServer(r)) {
-      for (const rule of r.props.firewallRules as Record<string, unknown>[]) {
-        if (!rule || typeof rule !== "object" || rule.action !== "accept") continue;
-        if (rule.protocol !== undefined && rule.protocol !== null && rule.protocol !== "tcp" && rule.protocol !== "udp") continue;
-        // A rule without a source address matches every source (Robot cannot filter IPv6 by address).
-        const src = typeof rule.srcIp === "string" && rule.srcIp !== "" ? rule.srcIp : rule.ipVersion === "ipv4" ? "0.0.0.0/0" : "::/0 and 0.0.0.0/0";
-        if (typeof rule.srcIp === "string" && rule.srcIp !== "" && !isAnywhere(rule.srcIp)) continue;
+      const rules = r.props.firewallRules;
+      if (!Array.isArray(rules)) {
+        out.push({ subject, message: `Robot firewall rules of ${r.name} cannot be read (${shapeOf(rules)}, not a list); failing closed` });
+        continue;
+      }
+      const open = new Map<number, unknown[]>();
+      const reported = new Set<number>();
+      rules.forEach((rule: unknown, i) => {
+        if (!isRecord(rule)) {
+          out.push({ subject, message: `Robot firewall rule ${i} cannot be read (${shapeOf(rule)}); failing closed` });
+          return;
+        }
+        if (rule.action === "discard" || rule.action === "drop") return;
+        if (typeof rule.protocol === "string" && !["tcp", "udp"].includes(rule.protocol.trim().toLowerCase())) return;
         // TCP replies (ack flag only) cannot open a connection.
-        if (typeof rule.tcpFlags === "string" && /^ack$/i.test(rule.tcpFlags.trim())) continue;
-        for (const p of portsCovered(rule.dstPort, ports)) out.push({ subject: `resource ${r.name}`, message: `Robot firewall rule ${JSON.stringify(rule.name ?? "")} accepts port ${p} from ${src}` });
+        if (typeof rule.tcpFlags === "string" && /^ack$/i.test(rule.tcpFlags.trim())) return;
+        const covered = portsCovered(rule.dstPort, ports);
+        // A rule without a source address matches every source (Robot cannot filter IPv6 by address).
+        const sourced = rule.srcIp !== undefined && rule.srcIp !== null && rule.srcIp !== "";
+        for (const p of covered) open.set(p, [...(open.get(p) ?? []), ...(sourced ? [rule.srcIp] : ["0.0.0.0/0"])]);
+        if (sourced && typeof rule.srcIp === "string" && !isAnywhere(rule.srcIp)) return;
+        const src = !sourced ? (rule.ipVersion === "ipv4" ? "0.0.0.0/0" : "::/0 and 0.0.0.0/0") : sourceText("srcIp", rule.srcIp);
+        for (const p of covered) {
+          reported.add(p);
+          out.push({ subject, message: `Robot firewall rule ${JSON.stringify(rule.name ?? "")} accepts port ${p} from ${src}` });
+        }
+      });
+      for (const [p, sources] of open) {
+        if (!reported.has(p) && isAnywhere(sources)) out.push({ subject, message: `Robot firewall rules of ${r.name} accept port ${p} from ${sources.map(String).join(" + ")} (together: the internet)` });
       }
     }
-    if (r.type === "hcloud:index/loadBalancerService:LoadBalancerService" && r.props.protocol !== "https") {
-      out.push({ subject: `resource ${r.name}`, message: `${r.type} serves ${JSON.stringify(r.props.protocol)} on port ${String(r.props.listenPort ?? "")}; the endpoint must be https` });
+    if (r.type === "hcloud:index/loadBalancerService:LoadBalancerService") {
+      const props = r.props as unknown;
+      if (!isRecord(props)) out.push({ subject, message: `${r.type} has properties network-exposure cannot read (${shapeOf(props)}); failing closed` });
+      else if (props.protocol !== "https") {
+        out.push({ subject, message: `${r.type} serves ${JSON.stringify(props.protocol)} on port ${String(props.listenPort ?? "")}; the endpoint must be https` });
+      }
     }
   }
   return out;

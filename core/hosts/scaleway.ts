@@ -44,18 +44,58 @@ export function scalewayHostProblems(path: string, h: ScalewayHostSettings): str
   return problems;
 }
 
-/** Security groups that let traffic in from anywhere to a private port, or do not drop by default. */
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const shapeOf = (v: unknown): string => (v === undefined ? "missing" : v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "a mapping" : `a ${typeof v}`);
+/** A source as messages show it: the CIDR, or why it cannot be read. */
+const sourceText = (field: string, v: unknown): string => {
+  let unreadable = false;
+  isAnywhere(v, () => (unreadable = true));
+  if (typeof v !== "string") return `a source it cannot read (${field}: ${shapeOf(v)}, not a CIDR); failing closed`;
+  return unreadable ? `${v} (not a CIDR it can read; failing closed)` : v;
+};
+
+/**
+ * Security groups that let traffic in from anywhere to a private port (alone or together), or do
+ * not drop by default. Fails closed on shapes it cannot read: properties or rules that are not
+ * mappings, `inboundRules` that is not a list, an `ipRange` that is not a CIDR string.
+ */
 export function scalewayExposures(resources: readonly ResourceFacts[], ports: readonly number[]): Exposure[] {
   const out: Exposure[] = [];
   for (const r of resources) {
     if (r.type !== "scaleway:instance/securityGroup:SecurityGroup") continue;
-    const policy = r.props.inboundDefaultPolicy;
-    if (policy !== "drop") out.push({ subject: `resource ${r.name}`, message: `${r.type} has inbound default policy ${JSON.stringify(policy ?? "accept")}; it must be "drop"` });
-    for (const rule of (r.props.inboundRules as Record<string, unknown>[] | undefined) ?? []) {
-      if (rule.action === "drop") continue;
-      const range = String(rule.ipRange ?? rule.ip ?? "0.0.0.0/0");
-      if (!isAnywhere(range)) continue;
-      for (const p of portsCovered(rule.port ?? rule.portRange, ports)) out.push({ subject: `resource ${r.name}`, message: `${r.type} opens port ${p} to ${range}` });
+    const subject = `resource ${r.name}`;
+    const props = r.props as unknown;
+    if (!isRecord(props)) {
+      out.push({ subject, message: `${r.type} has properties network-exposure cannot read (${shapeOf(props)}); failing closed` });
+      continue;
+    }
+    const policy = props.inboundDefaultPolicy;
+    if (policy !== "drop") out.push({ subject, message: `${r.type} has inbound default policy ${JSON.stringify(policy ?? "accept")}; it must be "drop"` });
+    const rules = props.inboundRules ?? [];
+    if (!Array.isArray(rules)) {
+      out.push({ subject, message: `${r.type} has inboundRules network-exposure cannot read (${shapeOf(rules)}, not a list); failing closed` });
+      continue;
+    }
+    // Sources of the accepting rules, per port: several narrow rules can open a port to everyone together.
+    const open = new Map<number, unknown[]>();
+    const reported = new Set<number>();
+    rules.forEach((rule: unknown, i) => {
+      if (!isRecord(rule)) {
+        out.push({ subject, message: `${r.type} inboundRules[${i}] cannot be read (${shapeOf(rule)}); failing closed` });
+        return;
+      }
+      if (rule.action === "drop") return;
+      const range = rule.ipRange ?? rule.ip ?? "0.0.0.0/0";
+      const covered = portsCovered(rule.port ?? rule.portRange, ports);
+      for (const p of covered) open.set(p, [...(open.get(p) ?? []), range]);
+      if (typeof range === "string" && !isAnywhere(range)) return;
+      for (const p of covered) {
+        reported.add(p);
+        out.push({ subject, message: `${r.type} opens port ${p} to ${sourceText("ipRange", range)}` });
+      }
+    });
+    for (const [p, sources] of open) {
+      if (!reported.has(p) && isAnywhere(sources)) out.push({ subject, message: `${r.type} opens port ${p} to ${sources.map(String).join(" + ")} (together: the internet)` });
     }
   }
   return out;

@@ -130,25 +130,89 @@ function isObject(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function num(cfg: Json, key: string, where: string): number {
-  const v = cfg[key];
-  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-    throw new ModelConfigError(
-      `${where}.${key}: expected a non-negative number, got ${JSON.stringify(v)}; ` +
-        `check that the file is a Hugging Face config.json of a decoder-only language model`,
-    );
+/** A value for a message: JSON, cut to 40 characters (a config.json can hold anything). */
+function shown(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 40 ? `${text.slice(0, 40)}… (${text.length} characters)` : text;
+}
+
+const FIX = "check that the file is a Hugging Face config.json of a decoder-only language model";
+
+/** Smallest and largest value a field may have, and whether it is a count (whole numbers only). */
+interface Range {
+  min: number;
+  max: number;
+  whole: boolean;
+}
+
+const count = (min: number, max: number): Range => ({ min, max, whole: true });
+const K = 1024;
+const M = 1024 * 1024;
+
+/**
+ * What each numeric field of a config.json may be. Wide enough for every published model (the
+ * largest today: hidden 16,384 and 126 layers in Llama 3.1 405B, 384 experts in Kimi K2, a 10M
+ * context in Llama 4 Scout, a 262k vocabulary in Gemma 3), narrow enough that a hostile file
+ * cannot make the sizing core allocate one object per layer for 1e9 layers or divide by zero.
+ */
+const RANGES: ReadonlyMap<string, Range> = new Map<string, Range>([
+  ...["hidden_size", "d_model", "n_embd"].map((k): [string, Range] => [k, count(1, 256 * K)]),
+  ...["num_hidden_layers", "n_layer", "num_layers"].map((k): [string, Range] => [k, count(1, 2 * K)]),
+  ...["num_attention_heads", "n_head", "num_key_value_heads", "head_dim"].map((k): [string, Range] => [k, count(1, 8 * K)]),
+  ["vocab_size", count(1, 4 * M)],
+  ...["max_position_embeddings", "max_sequence_length", "n_positions", "seq_length"].map((k): [string, Range] => [k, count(1, 1024 * M)]),
+  ["sliding_window", count(0, 1024 * M)],
+  ...["intermediate_size", "ffn_dim", "moe_intermediate_size"].map((k): [string, Range] => [k, count(1, 1 * M)]),
+  ["shared_expert_intermediate_size", count(0, 1 * M)],
+  ...["num_local_experts", "num_experts", "n_routed_experts"].map((k): [string, Range] => [k, count(0, 64 * K)]),
+  ...["num_experts_per_tok", "experts_per_token", "num_experts_per_token"].map((k): [string, Range] => [k, count(1, 64 * K)]),
+  ["n_shared_experts", count(0, 1 * K)],
+  ...["kv_lora_rank", "q_lora_rank"].map((k): [string, Range] => [k, count(0, 64 * K)]),
+  ...["qk_rope_head_dim", "v_head_dim"].map((k): [string, Range] => [k, count(1, 8 * K)]),
+  ["qk_nope_head_dim", count(0, 8 * K)],
+  ["sliding_window_pattern", count(1, 2 * K)],
+  ["max_window_layers", count(0, 1 * M)],
+  ["first_k_dense_replace", count(0, 1 * M)],
+  ...["moe_layer_freq", "decoder_sparse_step"].map((k): [string, Range] => [k, count(1, 2 * K)]),
+]);
+
+/** Ranges of a vision tower's fields (`vision_config`). */
+const VISION_RANGES: ReadonlyMap<string, Range> = new Map<string, Range>([
+  ["hidden_size", count(0, 64 * K)],
+  ["intermediate_size", count(0, 1 * M)],
+  ["num_hidden_layers", count(0, 1 * K)],
+  ["patch_size", count(1, 4 * K)],
+  ["image_size", count(1, 64 * K)],
+  ["num_channels", count(1, 64)],
+]);
+
+/** Refuses a number outside its field's range, naming the field, the value and the range. */
+function inRange(v: number, key: string, where: string, ranges: ReadonlyMap<string, Range> = RANGES): number {
+  const r = ranges.get(key);
+  if (r && (v < r.min || v > r.max || (r.whole && !Number.isInteger(v)))) {
+    const fmt = (n: number): string => n.toLocaleString("en-US");
+    throw new ModelConfigError(`${where}.${key}: ${shown(v)} is outside the allowed range ${fmt(r.min)}–${fmt(r.max)}${r.whole ? " (a whole number)" : ""}; ${FIX}`);
   }
   return v;
 }
 
-function optNum(cfg: Json, key: string): number | undefined {
-  const v = cfg[key];
-  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+function num(cfg: Json, key: string, where: string): number {
+  const v = Object.hasOwn(cfg, key) ? cfg[key] : undefined;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+    throw new ModelConfigError(`${where}.${key}: expected a non-negative number, got ${shown(v)}; ${FIX}`);
+  }
+  return inRange(v, key, where);
 }
 
-function firstNum(cfg: Json, keys: string[]): number | undefined {
+/** A field's number, or undefined when absent or not a number; out-of-range numbers are refused. */
+function optNum(cfg: Json, key: string, where = "config", ranges: ReadonlyMap<string, Range> = RANGES): number | undefined {
+  const v = Object.hasOwn(cfg, key) ? cfg[key] : undefined;
+  return typeof v === "number" && Number.isFinite(v) ? inRange(v, key, where, ranges) : undefined;
+}
+
+function firstNum(cfg: Json, keys: string[], where = "config"): number | undefined {
   for (const k of keys) {
-    const v = optNum(cfg, k);
+    const v = optNum(cfg, k, where);
     if (v !== undefined) return v;
   }
   return undefined;
@@ -160,7 +224,7 @@ function firstNum(cfg: Json, keys: string[]): number | undefined {
  * vocab_size, head_dim or max_position_embeddings. Source: transformers
  * `models/gemma3/configuration_gemma3.py` (Gemma3TextConfig) and `models/gemma2/configuration_gemma2.py`.
  */
-const MODEL_TYPE_DEFAULTS: Record<string, Json> = {
+const MODEL_TYPE_DEFAULTS: Readonly<Record<string, Json>> = {
   gemma3_text: {
     vocab_size: 262208,
     head_dim: 256,
@@ -173,7 +237,7 @@ const MODEL_TYPE_DEFAULTS: Record<string, Json> = {
   },
   gemma2: { vocab_size: 256000, head_dim: 256, max_position_embeddings: 8192, sliding_window: 4096, tie_word_embeddings: true },
 };
-MODEL_TYPE_DEFAULTS.gemma3 = MODEL_TYPE_DEFAULTS.gemma3_text!;
+const TYPE_DEFAULTS: ReadonlyMap<string, Json> = new Map([...Object.entries(MODEL_TYPE_DEFAULTS), ["gemma3", MODEL_TYPE_DEFAULTS.gemma3_text!]]);
 
 /** Model types whose config default is tied input/output embeddings. */
 const TIED_BY_DEFAULT = new Set(["gemma", "gemma2", "gemma3", "gemma3_text", "opt"]);
@@ -189,20 +253,27 @@ export function parseHfConfig(raw: unknown, where = "config"): ModelArchitecture
   const textWhere = rawText === outer ? where : `${where}.text_config`;
   let modelType = String(rawText.model_type ?? outer.model_type ?? "unknown");
   if (modelType === "gemma3" && rawText !== outer) modelType = "gemma3_text";
-  const text: Json = { ...(MODEL_TYPE_DEFAULTS[modelType] ?? {}), ...rawText };
+  // Own properties only: a model_type such as "constructor" or "__proto__" has no defaults.
+  const text: Json = { ...(TYPE_DEFAULTS.get(modelType) ?? {}), ...rawText };
+  const opt = (key: string): number | undefined => optNum(text, key, textWhere);
+  const first = (keys: string[]): number | undefined => firstNum(text, keys, textWhere);
 
-  const hiddenSize = firstNum(text, ["hidden_size", "d_model", "n_embd"]);
-  if (hiddenSize === undefined) num(text, "hidden_size", textWhere);
-  const H = hiddenSize as number;
-  const numLayers = firstNum(text, ["num_hidden_layers", "n_layer", "num_layers"]) ?? num(text, "num_hidden_layers", textWhere);
-  const numHeads = firstNum(text, ["num_attention_heads", "n_head"]) ?? num(text, "num_attention_heads", textWhere);
-  const vocabSize = optNum(text, "vocab_size") ?? optNum(outer, "vocab_size") ?? num(text, "vocab_size", textWhere);
-  const numKvHeads = optNum(text, "num_key_value_heads") ?? numHeads;
-  const headDim = optNum(text, "head_dim") ?? H / numHeads;
+  const H = first(["hidden_size", "d_model", "n_embd"]) ?? num(text, "hidden_size", textWhere);
+  const numLayers = first(["num_hidden_layers", "n_layer", "num_layers"]) ?? num(text, "num_hidden_layers", textWhere);
+  const numHeads = first(["num_attention_heads", "n_head"]) ?? num(text, "num_attention_heads", textWhere);
+  const vocabSize = opt("vocab_size") ?? optNum(outer, "vocab_size", where) ?? num(text, "vocab_size", textWhere);
+  const numKvHeads = opt("num_key_value_heads") ?? numHeads;
+  if (numKvHeads > numHeads) {
+    throw new ModelConfigError(`${textWhere}.num_key_value_heads: ${numKvHeads} is more than num_attention_heads (${numHeads}); the allowed range is 1–${numHeads}; ${FIX}`);
+  }
+  const givenHeadDim = opt("head_dim");
+  if (givenHeadDim === undefined && !Number.isInteger(H / numHeads)) {
+    throw new ModelConfigError(`${textWhere}.num_attention_heads: ${numHeads} does not divide hidden_size (${H}) and there is no head_dim; give head_dim or check the file (${FIX})`);
+  }
+  const headDim = givenHeadDim ?? H / numHeads;
   const tieRaw = text.tie_word_embeddings ?? outer.tie_word_embeddings;
   const tieWordEmbeddings = typeof tieRaw === "boolean" ? tieRaw : TIED_BY_DEFAULT.has(modelType);
-  const maxPositionEmbeddings =
-    firstNum(text, ["max_position_embeddings", "max_sequence_length", "n_positions", "seq_length"]) ?? 4096;
+  const maxPositionEmbeddings = first(["max_position_embeddings", "max_sequence_length", "n_positions", "seq_length"]) ?? 4096;
 
   const isQwen2 = modelType === "qwen2" || modelType === "qwen2_moe";
   const isGptOss = modelType === "gpt_oss";
@@ -213,10 +284,10 @@ export function parseHfConfig(raw: unknown, where = "config"): ModelArchitecture
 
   // Multi-head latent attention (DeepSeek V2/V3).
   let mla: MlaSpec | null = null;
-  const kvLoraRank = optNum(text, "kv_lora_rank");
+  const kvLoraRank = opt("kv_lora_rank");
   if (kvLoraRank !== undefined && kvLoraRank > 0) {
     mla = {
-      qLoraRank: optNum(text, "q_lora_rank") ?? null,
+      qLoraRank: opt("q_lora_rank") ?? null,
       kvLoraRank,
       qkRopeHeadDim: num(text, "qk_rope_head_dim", textWhere),
       qkNopeHeadDim: num(text, "qk_nope_head_dim", textWhere),
@@ -238,28 +309,28 @@ export function parseHfConfig(raw: unknown, where = "config"): ModelArchitecture
 
   // Mixture of experts.
   let moe: MoeSpec | null = null;
-  const numExperts = firstNum(text, ["num_local_experts", "num_experts", "n_routed_experts"]);
+  const numExperts = first(["num_local_experts", "num_experts", "n_routed_experts"]);
   if (numExperts !== undefined && numExperts > 1) {
-    const expertsPerToken = firstNum(text, ["num_experts_per_tok", "experts_per_token", "num_experts_per_token"]);
-    if (expertsPerToken === undefined) num(text, "num_experts_per_tok", textWhere);
-    const expertIntermediateSize =
-      optNum(text, "moe_intermediate_size") ?? optNum(text, "intermediate_size") ?? num(text, "moe_intermediate_size", textWhere);
-    const sharedExpertIntermediateSize = optNum(text, "shared_expert_intermediate_size") ?? 0;
+    const expertsPerToken = first(["num_experts_per_tok", "experts_per_token", "num_experts_per_token"]) ?? num(text, "num_experts_per_tok", textWhere);
+    if (expertsPerToken > numExperts) {
+      throw new ModelConfigError(`${textWhere}.num_experts_per_tok: ${expertsPerToken} is more than the ${numExperts} experts; the allowed range is 1–${numExperts}; ${FIX}`);
+    }
+    const expertIntermediateSize = opt("moe_intermediate_size") ?? opt("intermediate_size") ?? num(text, "moe_intermediate_size", textWhere);
+    const sharedExpertIntermediateSize = opt("shared_expert_intermediate_size") ?? 0;
     moe = {
       numExperts,
-      expertsPerToken: expertsPerToken as number,
+      expertsPerToken,
       expertIntermediateSize,
-      sharedExperts: optNum(text, "n_shared_experts") ?? 0,
+      sharedExperts: opt("n_shared_experts") ?? 0,
       sharedExpertIntermediateSize,
       sharedExpertGate: modelType === "qwen2_moe" && sharedExpertIntermediateSize > 0,
       routerBias: isGptOss || text.topk_method === "noaux_tc",
       expertBias: isGptOss,
     };
   }
-  const denseIntermediateSize =
-    optNum(text, "intermediate_size") ?? optNum(text, "ffn_dim") ?? (isOpt ? 4 * H : num(text, "intermediate_size", textWhere));
+  const denseIntermediateSize = opt("intermediate_size") ?? opt("ffn_dim") ?? (isOpt ? 4 * H : num(text, "intermediate_size", textWhere));
 
-  const layers = layerSpecs(text, modelType, numLayers, moe !== null);
+  const layers = layerSpecs(text, modelType, numLayers, moe !== null, textWhere);
   const cfgDtype = text.torch_dtype ?? outer.torch_dtype ?? text.dtype ?? outer.dtype;
 
   return {
@@ -276,22 +347,23 @@ export function parseHfConfig(raw: unknown, where = "config"): ModelArchitecture
     mlpBias: text.mlp_bias === true || isOpt,
     moe,
     normsPerLayer: isGemma && modelType !== "gemma" ? 4 : 2,
-    visionParameters: isObject(outer.vision_config) ? visionTowerParameters(outer.vision_config, H) : 0,
+    visionParameters: isObject(outer.vision_config) ? visionTowerParameters(outer.vision_config, H, `${where}.vision_config`) : 0,
     checkpointDtype: typeof cfgDtype === "string" ? cfgDtype : "bfloat16",
     checkpointQuantization: readQuantizationConfig(outer.quantization_config ?? text.quantization_config),
   };
 }
 
-function layerSpecs(text: Json, modelType: string, numLayers: number, hasMoe: boolean): LayerSpec[] {
-  const window = optNum(text, "sliding_window") ?? null;
+function layerSpecs(text: Json, modelType: string, numLayers: number, hasMoe: boolean, where: string): LayerSpec[] {
+  const opt = (key: string): number | undefined => optNum(text, key, where);
+  const window = opt("sliding_window") ?? null;
   const layerTypes = Array.isArray(text.layer_types) ? (text.layer_types as unknown[]) : null;
-  const pattern = optNum(text, "sliding_window_pattern");
+  const pattern = opt("sliding_window_pattern");
   const useSliding = text.use_sliding_window;
-  const maxWindowLayers = optNum(text, "max_window_layers");
-  const firstDense = optNum(text, "first_k_dense_replace") ?? 0;
-  const moeFreq = optNum(text, "moe_layer_freq") ?? 1;
-  const sparseStep = optNum(text, "decoder_sparse_step") ?? 1;
-  const mlpOnly = Array.isArray(text.mlp_only_layers) ? (text.mlp_only_layers as unknown[]).map(Number) : [];
+  const maxWindowLayers = opt("max_window_layers");
+  const firstDense = opt("first_k_dense_replace") ?? 0;
+  const moeFreq = opt("moe_layer_freq") ?? 1;
+  const sparseStep = opt("decoder_sparse_step") ?? 1;
+  const mlpOnly = new Set(Array.isArray(text.mlp_only_layers) ? (text.mlp_only_layers as unknown[]).map(Number) : []);
 
   const out: LayerSpec[] = [];
   for (let i = 0; i < numLayers; i++) {
@@ -313,7 +385,7 @@ function layerSpecs(text: Json, modelType: string, numLayers: number, hasMoe: bo
     let mlp: "dense" | "moe" = "dense";
     if (hasMoe) {
       const deepseekDense = i < firstDense || i % moeFreq !== 0;
-      const qwenDense = mlpOnly.includes(i) || (i + 1) % sparseStep !== 0;
+      const qwenDense = mlpOnly.has(i) || (i + 1) % sparseStep !== 0;
       mlp = deepseekDense || qwenDense ? "dense" : "moe";
     }
     out.push({ attention: sliding ? "sliding" : "full", slidingWindow: sliding ? window : null, mlp });
@@ -345,13 +417,14 @@ function readQuantizationConfig(q: unknown): CheckpointQuantization | null {
 }
 
 /** Parameters of a ViT/SigLIP vision tower plus a linear projector into the text model. */
-function visionTowerParameters(v: Json, textHidden: number): number {
-  const H = optNum(v, "hidden_size") ?? 0;
-  const I = optNum(v, "intermediate_size") ?? 4 * H;
-  const L = optNum(v, "num_hidden_layers") ?? 0;
-  const patch = optNum(v, "patch_size") ?? 14;
-  const image = optNum(v, "image_size") ?? 224;
-  const channels = optNum(v, "num_channels") ?? 3;
+function visionTowerParameters(v: Json, textHidden: number, where: string): number {
+  const opt = (key: string): number | undefined => optNum(v, key, where, VISION_RANGES);
+  const H = opt("hidden_size") ?? 0;
+  const I = opt("intermediate_size") ?? 4 * H;
+  const L = opt("num_hidden_layers") ?? 0;
+  const patch = opt("patch_size") ?? 14;
+  const image = opt("image_size") ?? 224;
+  const channels = opt("num_channels") ?? 3;
   if (H === 0 || L === 0) return 0;
   const perLayer = 4 * (H * H + H) + (H * I + I) + (I * H + H) + 2 * 2 * H;
   const patchEmbed = channels * patch * patch * H + H;

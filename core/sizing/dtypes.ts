@@ -144,23 +144,30 @@ export function kvBytesPerElement(kv: KvCacheDtype, weights: ConcreteDtype): num
   }
 }
 
-/** Normalises user spellings (`BF16`, `bfloat16`, `Q4_K_M`, `awq_marlin`) to a {@link Dtype}. */
+/** Other spellings of data types (torch, vLLM and llm-compressor names), lower case. */
+const DTYPE_SPELLINGS: ReadonlyMap<string, Dtype> = new Map<string, Dtype>([
+  ["bfloat16", "bf16"],
+  ["float16", "fp16"],
+  ["half", "fp16"],
+  ["float32", "fp32"],
+  ["float", "fp32"],
+  ["float8", "fp8"],
+  ["fp8_e4m3", "fp8"],
+  ["awq_marlin", "awq"],
+  ["gptq_marlin", "gptq"],
+  ["w8a8", "int8"],
+  ["w4a16", "int4"],
+]);
+
+/**
+ * Normalises user spellings (`BF16`, `bfloat16`, `Q4_K_M`, `awq_marlin`) to a {@link Dtype}, or
+ * undefined. Looks up a Map and the DTYPES list only, so names such as `constructor` or
+ * `__proto__` are simply unknown.
+ */
 export function normalizeDtype(input: string): Dtype | undefined {
-  const s = input.trim().toLowerCase().replace(/-/g, "_");
-  const map: Record<string, Dtype> = {
-    bfloat16: "bf16",
-    float16: "fp16",
-    half: "fp16",
-    float32: "fp32",
-    float: "fp32",
-    float8: "fp8",
-    fp8_e4m3: "fp8",
-    awq_marlin: "awq",
-    gptq_marlin: "gptq",
-    w8a8: "int8",
-    w4a16: "int4",
-  };
-  if (map[s]) return map[s];
+  const s = String(input).trim().toLowerCase().replace(/-/g, "_");
+  const spelled = DTYPE_SPELLINGS.get(s);
+  if (spelled) return spelled;
   return (DTYPES as readonly string[]).includes(s) ? (s as Dtype) : undefined;
 }
 
