@@ -31,6 +31,8 @@ export const ExistingClusterConfig = z
     gpuOperator: z.object({ installDriver: z.boolean().default(true) }).strict().optional(),
     /** Storage class for the model cache volumes. @default the cluster's default */
     storageClass: z.string().optional(),
+    /** Keep weights in this directory on each node (hostPath) instead of one volume per replica. @default none (a PVC per replica) */
+    modelCacheHostPath: z.string().regex(/^\/[A-Za-z0-9._/-]+$/, "expected an absolute path such as /var/lib/models").optional(),
   })
   .strict();
 
@@ -142,7 +144,7 @@ export function clusterSecretKeys(clusters: readonly ClusterConfig[]): string[] 
 export const DEFAULT_CLUSTER_ISSUER = "letsencrypt";
 
 /** The renderer's input for one cluster deployment: the same sizing and engine flags as on hosts. */
-export function clusterDeploymentInput(d: DeploymentConfig, sizing: DeploymentSizing, cluster: ClusterFacts, storageClass?: string): K8sInferenceInput {
+export function clusterDeploymentInput(d: DeploymentConfig, sizing: DeploymentSizing, cluster: ClusterFacts, cache: { storageClass?: string; hostPath?: string } = {}): K8sInferenceInput {
   return {
     deployment: d.name,
     namespace: "gpu-hosting",
@@ -156,8 +158,9 @@ export function clusterDeploymentInput(d: DeploymentConfig, sizing: DeploymentSi
     gpusPerReplica: sizing.gpuCount,
     replicas: d.replicas,
     ...(d.image ? { image: d.image } : {}),
-    modelCache: { kind: "pvc", sizeGi: Math.max(20, minModelCacheGiB(sizing)), ...(storageClass ? { storageClass } : {}) },
+    modelCache: cache.hostPath ? { kind: "hostPath", path: cache.hostPath } : { kind: "pvc", sizeGi: Math.max(20, minModelCacheGiB(sizing)), ...(cache.storageClass ? { storageClass: cache.storageClass } : {}) },
     ...(d.ingressHost ? { ingress: { host: d.ingressHost, clusterIssuer: DEFAULT_CLUSTER_ISSUER } } : {}),
+    ...(d.autoscaling ? { autoscaling: d.autoscaling } : {}),
     secretName: `${d.name}-secrets`,
     createNamespace: false,
   };
@@ -172,7 +175,7 @@ export function planClusters(config: StackConfig, fleet: Fleet): { cluster: stri
     const sizing = fleet.deployments.find((s) => s.name === d.name);
     if (!cluster || !sizing) continue;
     const cfg = config.clusters.find((c) => c.name === d.cluster);
-    const input = clusterDeploymentInput(d, sizing, cluster, cfg?.kind === "existing" ? cfg.storageClass : undefined);
+    const input = clusterDeploymentInput(d, sizing, cluster, cfg?.kind === "existing" ? { storageClass: cfg.storageClass, hostPath: cfg.modelCacheHostPath } : {});
     out.push({ cluster: cluster.name, deployment: d.name, input, objects: renderInferenceManifests(input) });
   }
   return out;

@@ -202,6 +202,9 @@ export function buildFleet(config: StackConfig, cat: Catalog = catalog()): Fleet
   config.deployments.forEach((d, i) => {
     const c = d.cluster ? clusterByName.get(d.cluster) : undefined;
     if (c && d.gpuCount !== undefined && d.gpuCount > c.gpusPerNode) problems.push(`gpu-hosting:deployments[${i}].gpuCount: ${d.gpuCount} GPUs per replica, but cluster ${c.name}'s nodes have ${c.gpusPerNode}; a replica runs on one node`);
+    if (d.autoscaling && !d.cluster) problems.push(`gpu-hosting:deployments[${i}].autoscaling: applies to cluster deployments; name a cluster, or remove it`);
+    if (c && d.autoscaling && d.autoscaling.maxReplicas > c.nodes) problems.push(`gpu-hosting:deployments[${i}].autoscaling.maxReplicas: ${d.autoscaling.maxReplicas} replicas need ${d.autoscaling.maxReplicas} nodes, but cluster ${c.name} has ${c.nodes}; raise its pool size (or autoscaling.maxSize) or lower maxReplicas`);
+    if (d.autoscaling && d.autoscaling.minReplicas > d.autoscaling.maxReplicas) problems.push(`gpu-hosting:deployments[${i}].autoscaling: minReplicas ${d.autoscaling.minReplicas} is above maxReplicas ${d.autoscaling.maxReplicas}; swap them`);
     if (c && d.replicas > c.nodes) problems.push(`gpu-hosting:deployments[${i}].replicas: ${d.replicas} replicas need ${d.replicas} nodes, but cluster ${c.name} has ${c.nodes}; raise its pool size (or autoscaling.maxSize) or lower replicas`);
   });
   for (const c of clusters) {

@@ -34,7 +34,8 @@ export function contextFromFleetProps(props: Record<string, unknown>, resources?
   if (!parsed.ok) throw new Error(`${FLEET_TYPE} inputs are not a valid stack config: ${parsed.problems.join("; ")}`);
   const fleet = buildFleet(parsed.config);
   if (fleet.problems.length > 0) throw new Error(`stack config problems: ${fleet.problems.join("; ")}`);
-  const rawConfig = props.rawConfig && typeof props.rawConfig === "object" ? (props.rawConfig as Record<string, unknown>) : {};
+  // Passed through as sent: the secrets check fails closed on a rawConfig that is not an object.
+  const rawConfig = (props.rawConfig === undefined ? {} : props.rawConfig) as Record<string, unknown>;
   const secretKeys = Array.isArray(props.secretKeys) ? props.secretKeys.filter((x): x is string => typeof x === "string") : [];
   return { config: parsed.config, fleet, rawConfig, secretKeys, resources };
 }

@@ -112,6 +112,47 @@ describe("the program under mocks", () => {
   });
 });
 
+describe("an existing AMD cluster under mocks", () => {
+  const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    token: kubeconfig-token-do-not-leak\n";
+  let resources: RecordedResource[];
+  beforeAll(async () => {
+    const c: Config = {
+      "gpu-hosting:clusters": [{ name: "onprem-k8s", kind: "existing", gpu: "mi300x", gpusPerNode: 8, nodes: 4, modelCacheHostPath: "/var/lib/models", gpuOperator: { installDriver: false } }],
+      "gpu-hosting:deployments": [
+        { name: "big", model: "meta-llama/Llama-3.3-70B-Instruct", cluster: "onprem-k8s", gpuCount: 2, context: "32k", concurrency: 8, autoscaling: { minReplicas: 1, maxReplicas: 4, targetWaitingRequests: 5 } },
+      ],
+      "gpu-hosting:kubeconfig": KUBECONFIG,
+    };
+    ({ resources } = await runProgram(c, { secretKeys: ["gpu-hosting:kubeconfig"] }));
+  });
+
+  it("asks for amd.com/gpu, selects MI300X nodes, keeps weights on the node and scales on the queue", () => {
+    const dep = resources.find((r) => r.type === "kubernetes:apps/v1:Deployment")!;
+    const pod = (dep.inputs.spec as { template: { spec: Record<string, unknown> } }).template.spec as {
+      containers: { image: string; args: string[]; resources: { limits: Record<string, string> }; readinessProbe: { httpGet?: { path: string } }; env: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[] }[];
+      volumes: { name: string; hostPath?: { path: string } }[];
+      tolerations: { key: string }[];
+    };
+    const c = pod.containers[0]!;
+    expect(c.resources.limits["amd.com/gpu"]).toBe("2");
+    expect(c.image).toMatch(/^rocm\/vllm.*@sha256:[0-9a-f]{64}$/);
+    expect(c.args).toEqual(expect.arrayContaining(["--tensor-parallel-size", "2", "--max-model-len", "32768", "--max-num-seqs", "8"]));
+    expect(c.readinessProbe.httpGet?.path).toBe("/health");
+    expect(c.env.find((e) => e.name === "VLLM_API_KEY")?.valueFrom?.secretKeyRef).toEqual({ name: "big-secrets", key: "VLLM_API_KEY", optional: false });
+    expect(pod.volumes.some((v) => v.hostPath?.path === "/var/lib/models")).toBe(true);
+    expect(pod.tolerations.map((t) => t.key)).toContain("amd.com/gpu");
+    const hpa = resources.find((r) => r.type === "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")!;
+    expect(hpa.inputs.spec).toMatchObject({ minReplicas: 1, maxReplicas: 4 });
+  });
+
+  it("installs the GPU Operator chart without its driver, and keeps the kubeconfig secret", () => {
+    const chart = resources.find((r) => r.type === "kubernetes:helm.sh/v4:Chart")!;
+    expect(chart.inputs).toMatchObject({ chart: "gpu-operator", namespace: "gpu-operator", values: { driver: { enabled: false } } });
+    const leaks = resources.flatMap((r) => [...findInClear(r.inputs, "kubeconfig-token-do-not-leak", `${r.name}.inputs`), ...findInClear(r.outputs, "kubeconfig-token-do-not-leak", `${r.name}.outputs`)]);
+    expect(leaks).toEqual([]);
+  });
+});
+
 describe("the policy pack on clusters (analyzer protocol)", () => {
   let pack: PolicyPackHandle;
   beforeAll(async () => {

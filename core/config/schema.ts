@@ -51,6 +51,8 @@ export const DeploymentConfig = z
     hosts: z.array(Name).min(1).optional(),
     /** A cluster (clusters[].name) that runs the deployment, instead of hosts. */
     cluster: Name.optional(),
+    /** Scale the cluster deployment on vLLM's queue (requests waiting per replica), between the bounds. @default none (fixed replicas) */
+    autoscaling: z.object({ minReplicas: z.number().int().positive(), maxReplicas: z.number().int().positive(), targetWaitingRequests: z.number().positive().default(5) }).strict().optional(),
     /** Replicas on the cluster (each with the node type's GPUs). @default 1 */
     replicas: z.number().int().positive().max(1000).default(1),
     /** Public host name of the cluster deployment's Ingress (TLS from cert-manager). @default none (ClusterIP Service only) */
