@@ -63,6 +63,18 @@ export function main(argv: string[]): number {
   }
 }
 
+/**
+ * A reader that stops early (`gpu-hosting catalog models --json | head`) closes the pipe: end
+ * quietly, as Unix tools do, instead of with an EPIPE stack trace.
+ */
+export function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 if (require.main === module) {
+  quietOnClosedPipe(process.stdout);
   process.exitCode = main(process.argv);
 }

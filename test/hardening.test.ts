@@ -490,3 +490,17 @@ describe("messages never echo values that could be secrets", () => {
     expect(JSON.stringify(r.report)).not.toContain(HF.slice(3));
   });
 });
+
+describe("a closed pipe", () => {
+  it("ends `catalog models --json | head` quietly: exit 0, no EPIPE stack trace", async () => {
+    const { spawn } = await import("node:child_process");
+    const { join } = await import("node:path");
+    const p = spawn(process.execPath, [join(__dirname, "..", "dist", "cli", "main.js"), "catalog", "models", "--json"]);
+    let stderr = "";
+    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    // Read one chunk, then close the pipe as `head -c` would.
+    p.stdout.once("data", () => p.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => p.on("close", resolve));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+  });
+});
