@@ -202,3 +202,15 @@ export const CLOUD_HOST_SECRETS: readonly SecretNeed[] = [
   { key: "sshPublicKey", secret: false, how: 'pulumi config set sshPublicKey "$(cat ~/.ssh/id_ed25519.pub)"' },
   { key: "sshPrivateKey", secret: true, how: "pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519" },
 ];
+
+/** Whether a value is a mapping (not null, not a list). */
+export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+/** What a value is, for messages about shapes a reader cannot read. */
+export const shapeOf = (v: unknown): string => (v === undefined ? "missing" : v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "a mapping" : `a ${typeof v}`);
+/** A source as messages show it: the CIDR, or why it cannot be read. */
+export const sourceText = (field: string, v: unknown): string => {
+  let unreadable = false;
+  isAnywhere(v, () => (unreadable = true));
+  if (typeof v !== "string") return `a source it cannot read (${field}: ${shapeOf(v)}, not a CIDR); failing closed`;
+  return unreadable ? `${v} (not a CIDR it can read; failing closed)` : v;
+};

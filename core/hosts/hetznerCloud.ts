@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { Catalog, Offer } from "../catalog";
 import { HostBase } from "../config/common";
-import { CLOUD_HOST_SECRETS, findHostOffer, isAnywhere, portsCovered, resolvedFromOffer } from "./common";
+import { CLOUD_HOST_SECRETS, findHostOffer, isAnywhere, isRecord, portsCovered, resolvedFromOffer, shapeOf, sourceText } from "./common";
 import { defineHostKind, type Exposure, type ResourceFacts } from "./types";
 
 /** Default image. */
@@ -48,15 +48,6 @@ export function hcloudLabels(tags: Record<string, string>): Record<string, strin
   return out;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const shapeOf = (v: unknown): string => (v === undefined ? "missing" : v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "a mapping" : `a ${typeof v}`);
-/** A source as messages show it: the CIDR, or why it cannot be read. */
-const sourceText = (field: string, v: unknown): string => {
-  let unreadable = false;
-  isAnywhere(v, () => (unreadable = true));
-  if (typeof v !== "string") return `a source it cannot read (${field}: ${shapeOf(v)}, not a CIDR); failing closed`;
-  return unreadable ? `${v} (not a CIDR it can read; failing closed)` : v;
-};
 
 /**
  * hcloud firewall rules that let traffic in from anywhere to a private port, alone or together.

@@ -10,7 +10,7 @@ import type { Catalog, Offer } from "../catalog";
 import { HostBase } from "../config/common";
 import { robotFirewallProblems } from "../hetzner/firewall";
 import { DEFAULT_DESTINATION_PORT, planPrivateNetwork } from "../hetzner/network";
-import { findHostOffer, isAnywhere, portsCovered, resolvedFromOffer } from "./common";
+import { findHostOffer, isAnywhere, isRecord, portsCovered, resolvedFromOffer, shapeOf, sourceText } from "./common";
 import { defineHostKind, type Exposure, type ResourceFacts } from "./types";
 
 /** Robot stores SSH keys under MD5 fingerprints, `aa:bb:…` (16 hex pairs; Robot lists them in lower case). */
@@ -107,15 +107,6 @@ export function dedicatedServerProblems(path: string, s: DedicatedServerSettings
   return problems;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const shapeOf = (v: unknown): string => (v === undefined ? "missing" : v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "a mapping" : `a ${typeof v}`);
-/** A source as messages show it: the CIDR, or why it cannot be read. */
-const sourceText = (field: string, v: unknown): string => {
-  let unreadable = false;
-  isAnywhere(v, () => (unreadable = true));
-  if (typeof v !== "string") return `a source it cannot read (${field}: ${shapeOf(v)}, not a CIDR); failing closed`;
-  return unreadable ? `${v} (not a CIDR it can read; failing closed)` : v;
-};
 
 /** Whether a resource is a Robot server as the dynamic provider registers it (it carries the firewall rules). */
 const isRobotServer = (r: ResourceFacts): boolean => isRecord(r.props) && typeof r.props.productId === "string" && "confirmOrder" in r.props;
