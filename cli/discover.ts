@@ -73,6 +73,8 @@ export interface DiscoverOptions {
   name?: string;
   /** @default "onprem" */
   site?: string;
+  /** ISO 3166-1 alpha-2 country of the site: the snippet then declares the site, so it passes allowed-locations. */
+  country?: string;
   /** @default 20 */
   timeoutSeconds?: number;
 }
@@ -88,6 +90,8 @@ export interface DiscoverPlan {
   pinnedFrom?: string;
   name?: string;
   site: string;
+  /** Upper-case country code of the site, when given. */
+  country?: string;
   timeoutMs: number;
 }
 
@@ -110,6 +114,8 @@ export function planDiscover(o: DiscoverOptions): DiscoverPlan {
   if (name !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) throw badValue("--name", name, "use lower-case letters, digits and dashes (at most 63)");
   const site = o.site ?? "onprem";
   if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(site)) throw badValue("--site", site, "use lower-case letters, digits and dashes (at most 63)");
+  const country = o.country?.toUpperCase();
+  if (country !== undefined && !/^[A-Z]{2}$/.test(country)) throw badValue("--country", o.country!, "use the site's ISO 3166-1 alpha-2 country code, e.g. DE or FR");
   const timeout = o.timeoutSeconds ?? 20;
   if (!Number.isFinite(timeout) || timeout <= 0) throw badValue("--timeout", timeout, "expected seconds greater than 0");
 
@@ -135,7 +141,7 @@ export function planDiscover(o: DiscoverOptions): DiscoverPlan {
       );
     }
   }
-  return { target, identity, privateKey, pinned, pinnedFrom, name, site, timeoutMs: timeout * 1000 };
+  return { target, identity, privateKey, pinned, pinnedFrom, name, site, ...(country ? { country } : {}), timeoutMs: timeout * 1000 };
 }
 
 /** Maps a probe failure to a {@link UsageError} that names the value and the fix; other errors pass through. */
@@ -184,7 +190,7 @@ export function hostEntry(plan: Pick<DiscoverPlan, "target" | "name" | "site">, 
 }
 
 /** The stack-file snippet: a comment block with what the probe found, then `gpu-hosting:hosts:` with one entry. */
-export function renderSnippet(plan: Pick<DiscoverPlan, "target" | "name" | "site" | "pinnedFrom"> & Partial<Pick<DiscoverPlan, "identity">>, probe: ProbeResult): string {
+export function renderSnippet(plan: Pick<DiscoverPlan, "target" | "name" | "site" | "pinnedFrom"> & Partial<Pick<DiscoverPlan, "identity" | "country">>, probe: ProbeResult): string {
   const { user, host, port } = plan.target;
   const c = probe.cpu;
   const topology = c.sockets !== null && c.coresPerSocket !== null ? ` (sockets ${c.sockets}, cores per socket ${c.coresPerSocket}, threads per core ${c.threadsPerCore ?? 1})` : "";
@@ -202,13 +208,16 @@ export function renderSnippet(plan: Pick<DiscoverPlan, "target" | "name" | "site
     ...probe.warnings.map((w) => `warning   ${w}`),
     ...(probe.gpus.some((g) => g.catalogId === null) ? [`warning   a GPU is not in the catalog: inventory.gpu holds its driver name; add it to the catalog or pick the closest id (gpu-hosting catalog gpus)`] : []),
     ...(models.size > 1 ? [`warning   mixed GPU models: an inventory has one model; split the GPUs between deployments by hand`] : []),
-    `site "${plan.site}" must be declared under gpu-hosting:sites (with powerBudgetWatts); store the private key with`,
+    plan.country
+      ? `site "${plan.site}" is declared below with its country; add powerBudgetWatts if the circuit has a limit. Store the private key with`
+      : `site "${plan.site}" must be declared under gpu-hosting:sites with its country (--country DE writes it here) and powerBudgetWatts; store the private key with`,
     `  pulumi config set --secret sshPrivateKey < ${plan.identity ?? "~/.ssh/id_ed25519"}`,
   ];
   // Loaded here, not at startup, like ssh2: only discover writes YAML. Block style, no folding.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { dump } = require("js-yaml") as typeof import("js-yaml");
-  const yaml = dump({ "gpu-hosting:hosts": [hostEntry(plan, probe)] }, { lineWidth: -1, noRefs: true });
+  const doc = plan.country ? { "gpu-hosting:sites": [{ name: plan.site, country: plan.country }], "gpu-hosting:hosts": [hostEntry(plan, probe)] } : { "gpu-hosting:hosts": [hostEntry(plan, probe)] };
+  const yaml = dump(doc, { lineWidth: -1, noRefs: true });
   return `${lines.map((l) => `# ${l}`).join("\n")}\n${yaml}`;
 }
 
@@ -250,6 +259,7 @@ interface DiscoverFlags {
   knownHosts?: string;
   name?: string;
   site?: string;
+  country?: string;
   timeout?: string;
   json?: boolean;
 }
@@ -265,13 +275,14 @@ export function registerDiscover(program: Command): void {
     .option("--known-hosts <file>", "known_hosts file to check the host key against (default: ~/.ssh/known_hosts)")
     .option("--name <name>", "host name in the stack (default: the machine's hostname)")
     .option("--site <site>", "site the host belongs to", "onprem")
+    .option("--country <code>", "the site's ISO country code (e.g. DE): the snippet then declares the site, so allowed-locations can place it")
     .option("--timeout <seconds>", "give up after this long", "20")
     .option("--json", "print JSON")
     .action((target: string, f: DiscoverFlags) => {
       const timeoutSeconds = /^\d+(\.\d+)?$/.test(f.timeout ?? "20") ? Number(f.timeout ?? "20") : NaN;
       // Input is checked synchronously, so bad input fails through main() with exit 2 at once;
       // the network part runs afterwards and sets the exit code itself.
-      const plan = planDiscover({ target, identity: f.identity, hostKeyCheck: f.hostKeyCheck, hostKey: f.hostKey, knownHosts: f.knownHosts, name: f.name, site: f.site, timeoutSeconds });
+      const plan = planDiscover({ target, identity: f.identity, hostKeyCheck: f.hostKeyCheck, hostKey: f.hostKey, knownHosts: f.knownHosts, name: f.name, site: f.site, country: f.country, timeoutSeconds });
       discoverPlanned(plan).then(
         (r) => {
           if (f.json) printJson({ host: r.host, probe: r.probe, snippet: r.snippet });

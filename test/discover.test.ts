@@ -10,7 +10,8 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { CORE_SCHEMA, load } from "js-yaml";
-import { discover, knownHostKeys, parseTarget } from "../cli/discover";
+import { discover, knownHostKeys, parseTarget, planDiscover } from "../cli/discover";
+import { checkStackConfig } from "../core/checks/stackFile";
 import { UsageError } from "../cli/errors";
 import { OnpremHostConfig } from "../core/config/schema";
 import { parseLscpu, parseMeminfo, parseOsRelease } from "../core/probe/parse";
@@ -221,6 +222,15 @@ describeWithSshd("discover against a real sshd on 127.0.0.1", () => {
     expect(comments).toContain(`# OS        ${parseOsRelease(fs.readFileSync("/etc/os-release", "utf8")).prettyName}`);
     expect(comments).toMatch(/# RAM {7}\d+\.\d GiB \(MemTotal\)/);
     expect(comments).toMatch(/# CPU {7}.+, \d+ CPUs/);
+  });
+
+  it("with --country declares the site, so the pasted snippet passes check's allowed-locations", async () => {
+    const r = await discover({ target, identity: sshd.clientKeyPath, knownHosts: emptyKnownHosts, site: "basement", country: "de" });
+    const doc = load(r.snippet, { schema: CORE_SCHEMA }) as Record<string, unknown>;
+    expect(doc["gpu-hosting:sites"]).toEqual([{ name: "basement", country: "DE" }]);
+    const { report } = checkStackConfig(doc, "snippet.yaml");
+    expect(report.violations.filter((v) => v.policy === "allowed-locations")).toEqual([]);
+    expect(() => planDiscover({ target, identity: sshd.clientKeyPath, knownHosts: emptyKnownHosts, country: "Germany" })).toThrow(/--country/);
   });
 
   it("checks the key known_hosts holds for the host, and refuses another one with both fingerprints", async () => {
