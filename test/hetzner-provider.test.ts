@@ -304,6 +304,9 @@ describe("RobotServer provider against the mock Robot", () => {
     const read = await provider.read("321", { ...outs, serverIp: "198.51.100.1" });
     expect(read).toEqual({ id: "321", props: { ...outs, serverIp: "192.0.2.21" } });
     expect(await provider.read("999", { ...outs, robotServerNumber: 999 })).toEqual({});
+    // A server this stack ordered is never forgotten: a later up with confirmOrder would order another.
+    const ordered = await failure(() => provider.read("999", { ...outs, robotServerNumber: 999, origin: "ordered", transactionId: "B20261130-1" }));
+    expect(ordered).toMatch(/^hetzner RobotServer read 999: Robot does not know server 999, which this stack ordered \(transaction B20261130-1\)\. It stays in the state/);
   });
 
   describe("diff and update", () => {

@@ -326,7 +326,18 @@ export const robotServerProvider: pulumi.dynamic.ResourceProvider<RobotServerInp
       return { id, props: { ...props, serverIp: addressOf(server), serverIpv6Net: server.server_ipv6_net ?? null, product: server.product, dc: server.dc } };
     } catch (err) {
       const e = err as { code?: string; status?: number };
-      if (e.status === 404 || e.code === "SERVER_NOT_FOUND") return {};
+      if (e.status === 404 || e.code === "SERVER_NOT_FOUND") {
+        // Forgetting a server this stack ordered would let the next `pulumi up` (confirmOrder still
+        // true) order and bill another one. Keep it in the state and say what to do instead.
+        if (props.origin === "ordered") {
+          throw new Error(
+            `hetzner RobotServer read ${id}: Robot does not know server ${id}, which this stack ordered (transaction ${props.transactionId ?? "unknown"}). ` +
+              "It stays in the state so that a later pulumi up does not order and bill a second server. " +
+              `Check Robot (a cancelled or moved server, or another account's credentials); if it is really gone and you want a new one, remove it with \`pulumi state delete\` and run pulumi up with confirmOrder: true deliberately.`,
+          );
+        }
+        return {};
+      }
       throw wrap(`read ${id}`, err);
     }
   },
