@@ -504,3 +504,11 @@ describe("a closed pipe", () => {
     expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
   });
 });
+
+describe("policy config keys named like prototype properties", () => {
+  it("refuses `constructor` as a setting, listing the real ones", async () => {
+    const { validatePolicyConfig } = await import("../core/checks");
+    const r = validatePolicyConfig({ "vram-fit": { constructor: 1 } });
+    expect(r).toEqual({ ok: false, problems: [expect.stringMatching(/^vram-fit\.constructor: not a setting of vram-fit; allowed: enforcementLevel/)] });
+  });
+});

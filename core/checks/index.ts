@@ -56,7 +56,7 @@ export function validatePolicyConfig(raw: unknown): { ok: true; config: PolicyCo
         else entry.enforcementLevel = l.data;
         continue;
       }
-      const prop = (check.configSchema as Record<string, { type: string }>)[k];
+      const prop = Object.hasOwn(check.configSchema, k) ? (check.configSchema as Record<string, { type: string }>)[k] : undefined;
       if (!prop) {
         problems.push(`${name}.${k}: not a setting of ${name}; allowed: enforcementLevel, ${Object.keys(check.configSchema).join(", ")}`);
         continue;
