@@ -59,7 +59,9 @@ wait_for_dpkg_lock() {
 }
 apt_get() {
   wait_for_dpkg_lock
-  apt-get -o DPkg::Lock::Timeout="$GH_APT_LOCK_TIMEOUT" -y -q "$@" || fail "apt-get $* failed" "$GH_ROOT/var/log/apt/term.log"
+  # </dev/null: the layer itself arrives on stdin (bash -s); apt and dpkg must never read it.
+  # --force-confold: files a layer wrote before their package came are kept, and dpkg never prompts.
+  apt-get -o DPkg::Lock::Timeout="$GH_APT_LOCK_TIMEOUT" -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -y -q "$@" </dev/null || fail "apt-get $* failed" "$GH_ROOT/var/log/apt/term.log"
 }
 pkg_installed() { dpkg-query -W -f='\${db:Status-Abbrev}' "$1" 2>/dev/null | grep -q '^ii'; }
 os_field() { sed -n "s/^$1=//p" "$GH_ROOT/etc/os-release" | tr -d '"'; }`;

@@ -158,7 +158,9 @@ export function renderEndpointLayer(o: EndpointInput): LayerScript {
   const body = `
 if ! command -v caddy >/dev/null 2>&1; then
   log "installing caddy"
-  { apt-get update -q && apt-get install -y -q caddy; } >&2 || fail "apt-get install caddy failed (Debian 12 and Ubuntu 22.04 or later ship it)"
+  # </dev/null: the layer itself arrives on stdin (bash -s); apt and dpkg must never read it.
+  # --force-confold: the layer wrote /etc/caddy/Caddyfile before caddy came; keep it, never prompt.
+  { apt-get update -q && apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold caddy; } </dev/null >&2 || fail "apt-get install caddy failed (Debian 12 and Ubuntu 22.04 or later ship it)"
 fi
 ${o.apiKey ? keyCheck() : ""}
 out="$(mktemp)"

@@ -74,6 +74,9 @@ export const epilogue = `if [ "$GH_CHANGED" = 1 ]; then log changed; else log un
 
 /** Assembles a layer script from its files and body; the hash covers everything. */
 export function layerScript(layer: LayerName, name: string, files: HostFile[], body: string, secrets: SecretFileRef[] = []): LayerScript {
-  const script = `${prologue(layer)}\n${installFiles(files)}\n\n${body.trim()}\n\n${epilogue}`;
+  // The body runs inside one function, called with stdin from /dev/null: bash reads the whole
+  // function before running any of it, so nothing the layer runs (apt, dpkg prompts) can read the
+  // rest of the script, which arrives on stdin (`bash -s`).
+  const script = `${prologue(layer)}\ngh_layer() {\n${installFiles(files)}\n\n${body.trim()}\n\n${epilogue}}\ngh_layer </dev/null\n`;
   return { layer, name, script, files, secrets, hash: sha256(script) };
 }

@@ -343,6 +343,8 @@ export interface BootOptions {
   publicKeys?: string[];
   /** How long the boot may take until sshd answers, ms. @default 180000 */
   bootTimeoutMs?: number;
+  /** Files written into this boot's overlay before the boot (stand-ins for what the image cannot install offline); the image is not changed. */
+  files?: Array<{ path: string; content: string; mode: number }>;
   log?: (l: string) => void;
 }
 
@@ -472,6 +474,12 @@ export async function bootTestHost(o: BootOptions): Promise<TestHost> {
     const metaData: Record<string, unknown> = { "instance-id": `iid-${name}`, "local-hostname": o.hostname ?? "test-host" };
     if (o.publicKeys && o.publicKeys.length > 0) metaData["public-keys"] = o.publicKeys;
     fs.writeFileSync(path.join(seed, "meta-data"), dump(metaData));
+    for (const f of o.files ?? []) {
+      const target = path.join(merged, f.path);
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, f.content, { mode: f.mode });
+      fs.chmodSync(target, f.mode);
+    }
     // Fresh host keys for this boot, written before it so the test can pin them (cloud-init keeps them: IMAGE_CLOUD_CFG).
     await run("ssh-keygen", ["-A", "-f", merged]);
     const hostPub = fs.readFileSync(path.join(merged, "etc/ssh/ssh_host_ed25519_key.pub"), "utf8").trim().split(/\s+/);
