@@ -166,7 +166,7 @@ describeWithSshd("layer scripts run over SSH on 127.0.0.1, against stand-in tool
       const sb = sandbox(["systemctl", "apt-get", "dpkg-query", "apt-mark"]);
       const r = await runLayer(sb, renderGpuLayer({ vendor: "none", gpu: null, gpuCount: 0, driverPreinstalled: false, runtime: "docker" }));
       expect([r.code, lastLine(r)]).toEqual([0, "gpu-hosting: gpu: changed"]);
-      expect(sb.log("apt-get")).toEqual(["-o DPkg::Lock::Timeout=900 -y -q update", "-o DPkg::Lock::Timeout=900 -y -q install docker.io"]);
+      expect(sb.log("apt-get")).toEqual(["-o DPkg::Lock::Timeout=900 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -y -q update", "-o DPkg::Lock::Timeout=900 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -y -q install docker.io"]);
       expect(sb.log("systemctl")).toEqual(["is-active --quiet docker.service", "enable --now docker.service"]);
       expect(fs.existsSync(path.join(sb.bin, "docker"))).toBe(true);
     });
@@ -213,7 +213,7 @@ describeWithSshd("layer scripts run over SSH on 127.0.0.1, against stand-in tool
       const first = await runLayer(sb, layer);
       expect([first.code, first.stdout, lastLine(first)]).toEqual([0, "gpu-hosting: gpu: reboot required\n", "gpu-hosting: gpu: changed"]);
       const uname = (await exec(sb, "/bin/sh -c 'uname -r'", "")).stdout.trim();
-      expect(sb.log("apt-get").map((l) => l.replace("-o DPkg::Lock::Timeout=900 -y -q ", "")).map((l) => l.replace(/\/tmp\.\w+\//, "/TMP/"))).toEqual([
+      expect(sb.log("apt-get").map((l) => l.replace("-o DPkg::Lock::Timeout=900 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold -y -q ", "")).map((l) => l.replace(/\/tmp\.\w+\//, "/TMP/"))).toEqual([
         `install ${sb.env.TMPDIR}/TMP/cuda-keyring_1.1-1_all.deb`,
         "update",
         `install linux-headers-${uname}`,
