@@ -4,12 +4,8 @@
  * secrets are references only, and every rendered object validates offline against the Kubernetes
  * v1.33.0 OpenAPI schema through kubernetes-models 4.5.1.
  */
+import { validateK8sObject } from "./helpers/k8s";
 import { dump } from "js-yaml";
-import { Deployment, StatefulSet } from "kubernetes-models/apps/v1";
-import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
-import { Ingress } from "kubernetes-models/networking.k8s.io/v1";
-import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
-import { Namespace, Service } from "kubernetes-models/v1";
 import { catalog } from "../core/catalog";
 import { DeploymentConfig } from "../core/config/schema";
 import {
@@ -70,22 +66,7 @@ function hostInput(o: K8sInferenceInput): InferenceInput {
   return { deployment: o.deployment, sizing: o.sizing, context: o.context, concurrency: o.concurrency, gpuMemoryUtilization: o.gpuMemoryUtilization, kvCacheDtype: o.kvCacheDtype, gpuVendor: o.gpuVendor, port: 8000, bindAddress: "0.0.0.0" };
 }
 
-const MODELS: Record<string, { new (data: never): { validate(): void } }> = {
-  Namespace: Namespace as never,
-  Service: Service as never,
-  StatefulSet: StatefulSet as never,
-  Deployment: Deployment as never,
-  Ingress: Ingress as never,
-  PodDisruptionBudget: PodDisruptionBudget as never,
-  HorizontalPodAutoscaler: HorizontalPodAutoscaler as never,
-};
-
-/** Validates with the kubernetes-models class of the object's kind; throws its ValidationError. */
-function validateObject(obj: K8sObject): void {
-  const Model = MODELS[obj.kind];
-  if (!Model) throw new Error(`no kubernetes-models class for ${obj.kind} in this test`);
-  new Model(JSON.parse(JSON.stringify(obj)) as never).validate();
-}
+const validateObject = validateK8sObject;
 
 const byKind = (objs: K8sObject[], kind: string): K8sObject => {
   const o = objs.find((x) => x.kind === kind);

@@ -3,7 +3,7 @@
  * GPU and count per replica), and plain JSON objects (apiVersion, kind, metadata, spec) that a
  * component hands to `@pulumi/kubernetes` and `gpu-hosting render` writes as YAML. Pure data.
  */
-import type { DeploymentSizing } from "../sizing/deployment";
+import type { InferenceInput } from "../layers/inference";
 
 /** Object metadata, as rendered (no server-set fields). */
 export interface K8sMetadata {
@@ -55,23 +55,15 @@ export interface K8sResources {
   memoryGiB?: number;
 }
 
-/** One inference deployment on Kubernetes, sized for the node type's GPUs. */
-export interface K8sInferenceInput {
-  /** Deployment name (lower-case letters, digits, dashes, at most 52: a StatefulSet's pods add a revision hash label). Names the workload, Service, Ingress, PDB and HPA. */
-  deployment: string;
+/**
+ * One inference deployment on Kubernetes, sized for the node type's GPUs. The engine's inputs are
+ * the host layer's (`InferenceInput`): the same fields feed the same `engineArgs`. `deployment`
+ * here is at most 52 characters (a StatefulSet's pods add a revision hash label) and also names
+ * the workload, Service, Ingress, PDB and HPA; `sizing` is for `gpusPerReplica` × `gpuProduct`.
+ */
+export interface K8sInferenceInput extends Pick<InferenceInput, "deployment" | "sizing" | "context" | "concurrency" | "gpuMemoryUtilization" | "kvCacheDtype" | "gpuVendor"> {
   /** Namespace of every object (rendered as a Namespace unless `createNamespace` is false). */
   namespace: string;
-  /** The sizing for `gpusPerReplica` × `gpuProduct` (`sizeOnGpu`): the engine flags come from it, as on hosts. */
-  sizing: DeploymentSizing;
-  /** Context per request, tokens. */
-  context: number;
-  /** Requests served at full context at once, per replica. */
-  concurrency: number;
-  /** Fraction of each GPU vLLM may use. */
-  gpuMemoryUtilization: number;
-  /** KV-cache data type as configured ("auto", "fp8", "q8_0", …). */
-  kvCacheDtype: string;
-  gpuVendor: "nvidia" | "amd" | "none";
   /** Catalog GPU id of the node type (e.g. "l40s"), or null for CPU pools. Must be the sizing's GPU. */
   gpuProduct: string | null;
   /** GPUs each replica gets (`nvidia.com/gpu` / `amd.com/gpu` limit). Must be the sizing's GPU count. */

@@ -14,37 +14,17 @@ import { AUTO_UPGRADES_CONFIG, SSHD_HARDENING_CONFIG, SSHD_HARDENING_DROPIN } fr
 import { checkStackConfig, readStackYaml } from "../../core/checks/stackFile";
 import { planStack, type HostPlan } from "../../core/layers/plan";
 import { RUN_AS_ROOT } from "../../components/layers/hostSoftware";
-import { bootTestHost, buildTestHost, clientKey, ssh, testHostMissing, type SshResult, type TestHost, type TestHostImage } from "./testHost";
+import { bootTestHost, buildTestHost, clientKey, describeWithTestHost, phaseRecorder, ssh, testHostMissing, type SshResult, type TestHost, type TestHostImage } from "./testHost";
 
 const ROOT = path.join(__dirname, "..", "..");
-const missing = testHostMissing();
 
-/** Phases and their durations, printed at the end. */
-const phases: Array<[string, number, string]> = [];
-async function phase<T>(name: string, fn: () => Promise<T>, note: (r: T) => string = () => ""): Promise<T> {
-  const t0 = Date.now();
-  const r = await fn();
-  const ms = Date.now() - t0;
-  phases.push([name, ms, note(r)]);
-  console.log(`[test-host] ${name}: ${(ms / 1000).toFixed(1)} s ${note(r)}`);
-  return r;
-}
-
-function describeWithTestHost(name: string, fn: () => void): void {
-  if (!missing) return describe(name, fn);
-  if (process.env.CI === "true") {
-    describe(name, () => it("can make a test host here (required under CI=true)", () => expect(missing).toBeNull()));
-    return;
-  }
-  console.warn(`SKIPPED "${name}": ${missing}; set CI=true to make this a failure`);
-  describe.skip(name, fn);
-}
+const { phases, phase } = phaseRecorder();
 
 describeWithTestHost("the dev stack on a test host (systemd as PID 1, cloud-init from a NoCloud seed)", () => {
   let image: TestHostImage;
   let host: TestHost | undefined;
   let plan: HostPlan;
-  const key = missing ? undefined : clientKey();
+  const key = testHostMissing() ? undefined : clientKey();
   const as = (user: string, command: string, stdin?: string, hostKey?: string): Promise<SshResult> =>
     ssh({ host: host!.host, port: host!.port, user, privateKey: key!.privateKey, hostKey: hostKey ?? host!.hostKey, command, stdin, timeoutMs: 300_000 });
   const llm = async (command: string, stdin?: string): Promise<string> => {

@@ -21,9 +21,8 @@ import { planStack, type HostPlan } from "../../core/layers/plan";
 import type { LayerScript } from "../../core/layers/types";
 import { RUN_AS_ROOT } from "../../components/layers/hostSoftware";
 import { STANDIN_FILES } from "./standins";
-import { bootTestHost, buildTestHost, clientKey, ssh, testHostMissing, type SshResult, type TestHost, type TestHostImage } from "./testHost";
+import { bootTestHost, buildTestHost, clientKey, describeWithTestHost, phaseRecorder, ssh, testHostMissing, type SshResult, type TestHost, type TestHostImage } from "./testHost";
 
-const missing = testHostMissing();
 /**
  * debootstrap's minbase writes no /etc/hosts, and cloud-init (manage_etc_hosts: localhost) adds only the
  * host name; Caddy's Go resolver then asks DNS for "localhost" (its admin endpoint) and fails. Cloud
@@ -33,25 +32,7 @@ const ETC_HOSTS = { path: "/etc/hosts", content: "127.0.0.1\tlocalhost\n::1\t\tl
 const ADMIN = "llm";
 const API_KEY = "test-endpoint-key-0123456789abcdef";
 
-const phases: Array<[string, number, string]> = [];
-async function phase<T>(name: string, fn: () => Promise<T>, note: (r: T) => string = () => ""): Promise<T> {
-  const t0 = Date.now();
-  const r = await fn();
-  const ms = Date.now() - t0;
-  phases.push([name, ms, note(r)]);
-  console.log(`[test-host] ${name}: ${(ms / 1000).toFixed(1)} s ${note(r)}`);
-  return r;
-}
-
-function describeWithTestHost(name: string, fn: () => void): void {
-  if (!missing) return describe(name, fn);
-  if (process.env.CI === "true") {
-    describe(name, () => it("can make a test host here (required under CI=true)", () => expect(missing).toBeNull()));
-    return;
-  }
-  console.warn(`SKIPPED "${name}": ${missing}; set CI=true to make this a failure`);
-  describe.skip(name, fn);
-}
+const { phases, phase } = phaseRecorder();
 
 /** A one-host CPU stack: an owned host without GPUs serving one small model. */
 function cpuStack(hostKey: string, context: string): HostPlan {
@@ -127,7 +108,7 @@ describeWithTestHost("a CPU-only onprem host serving a deployment (stand-in dock
   let plan: HostPlan;
   let httpsPort: number;
   let ca: string;
-  const key = missing ? undefined : clientKey();
+  const key = testHostMissing() ? undefined : clientKey();
   const as = (command: string, stdin?: string): Promise<SshResult> =>
     ssh({ host: host!.host, port: host!.port, user: ADMIN, privateKey: key!.privateKey, hostKey: host!.hostKey, command, stdin, timeoutMs: 300_000 });
   const llm = async (command: string, stdin?: string): Promise<string> => {

@@ -696,3 +696,29 @@ export function clientKey(): { privateKey: string; publicKey: string; dispose: (
   if (r.status !== 0) throw new Error(`ssh-keygen failed: ${r.stderr}`);
   return { privateKey: fs.readFileSync(file, "utf8"), publicKey: fs.readFileSync(`${file}.pub`, "utf8").trim(), dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** Records the phases of a suite with their durations, printing each as it ends. */
+export function phaseRecorder(): { phases: Array<[string, number, string]>; phase: <T>(name: string, fn: () => Promise<T>, note?: (r: T) => string) => Promise<T> } {
+  const phases: Array<[string, number, string]> = [];
+  async function phase<T>(name: string, fn: () => Promise<T>, note: (r: T) => string = () => ""): Promise<T> {
+    const t0 = Date.now();
+    const r = await fn();
+    const ms = Date.now() - t0;
+    phases.push([name, ms, note(r)]);
+    console.log(`[test-host] ${name}: ${(ms / 1000).toFixed(1)} s ${note(r)}`);
+    return r;
+  }
+  return { phases, phase };
+}
+
+/** `describe` that needs a test host: fails under CI=true when one cannot be made, skips with the reason elsewhere. */
+export function describeWithTestHost(name: string, fn: () => void): void {
+  const missing = testHostMissing();
+  if (!missing) return describe(name, fn);
+  if (process.env.CI === "true") {
+    describe(name, () => it("can make a test host here (required under CI=true)", () => expect(missing).toBeNull()));
+    return;
+  }
+  console.warn(`SKIPPED "${name}": ${missing}; set CI=true to make this a failure`);
+  describe.skip(name, fn);
+}
