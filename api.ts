@@ -27,3 +27,4 @@ export * from "./core/sizing/dtypes";
 export * from "./core/sizing/engines";
 export * from "./core/sizing/estimate";
 export * from "./core/sizing/memory";
+export * as speed from "./core/sizing/speed";

@@ -3,15 +3,18 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { validatePolicyConfig, type PolicyConfig, type Violation } from "../core/checks";
+import { diffStacks, type DiffBase, type StackDiff } from "../core/checks/diff";
 import { checkStackConfig, readStackYaml, StackInputError, type StackCheck } from "../core/checks/stackFile";
+import { diffMarkdown, diffText, loadBase, mermaidChart, violationsMarkdown } from "./checkDiff";
 import { badValue, UsageError } from "./errors";
-import { fmt, roundDeep, table } from "./format";
+import { fmt, levelStyle, outputWidth, roundDeep, style, table, VAT_NOTE, verdict, withSchemaVersion, wrapText } from "./format";
 
 interface CheckFlags {
   stack?: string;
   format: string;
   json?: boolean;
   policyConfig?: string;
+  base?: string;
 }
 
 
@@ -23,6 +26,7 @@ export function registerCheck(program: Command): void {
     .option("-s, --stack <name>", "stack name: reads stacks/Pulumi.<name>.yaml")
     .option("--format <format>", "text, markdown (a pull-request comment) or json", "text")
     .option("--policy-config <file>", "policy config JSON, as for `pulumi preview --policy-pack-config`")
+    .option("--base <file>", "the base branch's version of the stack file: report what changed against it (hosts, deployments, €/month, watts, kWh, CO2e, violations new or fixed); a path that does not exist means a new stack")
     .option("--json", "same as --format json")
     .action((file: string | undefined, flags: CheckFlags) => {
       process.exitCode = runCheckCommand(file, flags);
@@ -70,7 +74,9 @@ export function runCheckCommand(file: string | undefined, f: CheckFlags): number
     if (e instanceof StackInputError) throw new UsageError(e.problems.length > 0 ? `${e.message}:\n  ${e.problems.join("\n  ")}` : e.message);
     throw e;
   }
-  process.stdout.write(formatCheckReport(stackFile, result, format as CheckFormat));
+  // The base is read and checked by the same code as the head; the head's verdict decides the exit code.
+  const base = f.base !== undefined ? loadBase(f.base, policyConfig) : undefined;
+  process.stdout.write(formatCheckReport(stackFile, result, format as CheckFormat, base));
   return result.report.ok ? 0 : 1;
 }
 
@@ -79,12 +85,15 @@ export type CheckFormat = "text" | "markdown" | "json";
 
 /**
  * The report `check` prints for a checked stack: JSON for scripts, Markdown for a pull-request
- * comment, or text for people. Pure (the fuzz tests call it in-process).
+ * comment, or text for people. With `base` (the base branch's stack, see `loadBase`), each also
+ * says what changed against it, and JSON gets a `diff` object. Pure (the fuzz tests call it
+ * in-process).
  */
-export function formatCheckReport(stackFile: string, result: StackCheck, format: CheckFormat): string {
+export function formatCheckReport(stackFile: string, result: StackCheck, format: CheckFormat, base?: DiffBase): string {
   const json = toJson(stackFile, result);
-  if (format === "json") return `${JSON.stringify(roundDeep(json), null, 2)}\n`;
-  return format === "markdown" ? markdown(json) : textReport(json);
+  const diff = base ? roundDeep(diffStacks(base, result), 2) : undefined;
+  if (format === "json") return `${JSON.stringify(roundDeep(withSchemaVersion(diff ? { ...json, diff } : json)), null, 2)}\n`;
+  return format === "markdown" ? markdown(json, diff) : textReport(json, diff);
 }
 
 export type CheckJson = ReturnType<typeof toJson>;
@@ -144,8 +153,11 @@ function toJson(stackFile: string, r: StackCheck) {
 
 const vline = (v: Violation): string => `[${v.enforcementLevel}] ${v.policy} · ${v.subject}: ${v.message}`;
 
-function textReport(j: CheckJson): string {
-  const lines: string[] = [`${j.stack}: ${j.ok ? "OK" : "FAILED"} (${j.violations.length} violation${j.violations.length === 1 ? "" : "s"})`, ""];
+function textReport(j: CheckJson, diff?: StackDiff): string {
+  const width = outputWidth();
+  const title = wrapText(`${j.stack}: ${j.ok ? "OK" : "FAILED"} (${fmt.count(j.violations.length, "violation")})`, width, "  ");
+  const lines: string[] = [title.replace(/: (OK|FAILED) \(/, (_, w: string) => `: ${verdict(w)} (`), ""];
+  if (diff) lines.push(...diffText(diff).map((l) => wrapText(l, width, "      ")));
   if (j.deployments.length > 0) {
     lines.push(
       table(
@@ -163,26 +175,38 @@ function textReport(j: CheckJson): string {
           fmt.gib(d.memoryGiBPerGpu.budget),
           d.fits ? "yes" : "NO",
         ]),
+        // Narrow terminals lose the breakdown first; free, budget and the verdict stay.
+        { columns: [{}, {}, {}, { priority: 3 }, { priority: 1 }, { priority: 2 }, { priority: 4 }, { priority: 5 }] },
       ),
-      "(GiB per GPU; KV cache = what vLLM allocates, free = budget left after the KV cache that context × concurrency needs)",
+      wrapText("(GiB per GPU; KV cache = what vLLM allocates, free = budget left after the KV cache that context × concurrency needs)", width, " "),
       "",
     );
   }
   lines.push(
     table(
       ["site", "hosts", "IT W", "PUE", "budget W", "kWh/month", "kg CO2e/month"],
-      j.sites.map((s) => [s.name, s.hosts.join(","), fmt.int(s.itWatts), s.pue, s.powerBudgetWatts === null ? "-" : fmt.int(s.powerBudgetWatts), fmt.int(s.kwhPerMonth), fmt.int(s.co2eKgPerMonth)]),
+      j.sites.map((s) => [s.name, s.hosts.join(", "), fmt.int(s.itWatts), s.pue, s.powerBudgetWatts === null ? "-" : fmt.int(s.powerBudgetWatts), fmt.int(s.kwhPerMonth), fmt.int(s.co2eKgPerMonth)]),
     ),
     "",
   );
   const t = j.totals;
   lines.push(
-    `stack: €${t.eurPerMonth.toFixed(2)}/month${t.budgets.eurPerMonth !== null ? ` (budget €${t.budgets.eurPerMonth})` : ""}, ${fmt.int(t.kwhPerMonth)} kWh/month, ${fmt.int(t.co2eKgPerMonth)} kg CO2e/month, ${fmt.int(t.peakWatts)} W peak`,
+    wrapText(
+      `stack: ${fmt.eur(t.eurPerMonth)}/month${t.budgets.eurPerMonth !== null ? ` (budget ${fmt.eur(t.budgets.eurPerMonth)})` : ""}, ${fmt.int(t.kwhPerMonth)} kWh/month, ${fmt.int(t.co2eKgPerMonth)} kg CO2e/month, ${fmt.int(t.peakWatts)} W peak`,
+      width,
+      "  ",
+    ),
+    VAT_NOTE,
     "",
   );
   if (j.violations.length > 0) {
-    lines.push("violations:");
-    for (const v of j.violations) lines.push(`  ${vline(v)}`, `    fix: ${v.remediation}`);
+    lines.push(style.bold("violations:"));
+    for (const v of j.violations) {
+      // Wrapped plain, then the level coloured: wrapText leaves coloured text as it is.
+      const [first = "", ...rest] = wrapText(`  ${vline(v)}`, width, "    ").split("\n");
+      const level = `[${v.enforcementLevel}]`;
+      lines.push(first.replace(level, levelStyle(v.enforcementLevel, level)), ...rest, wrapText(`    fix: ${v.remediation}`, width, "      "));
+    }
   } else lines.push("no violations");
   return `${lines.join("\n")}\n`;
 }
@@ -190,12 +214,14 @@ function textReport(j: CheckJson): string {
 /** Marker that lets CI find and update its own comment. */
 export const COMMENT_MARKER = "<!-- gpu-hosting-check -->";
 
-function markdown(j: CheckJson): string {
+function markdown(j: CheckJson, diff?: StackDiff): string {
   const out: string[] = [COMMENT_MARKER, `### gpu-hosting check: \`${j.stack}\` ${j.ok ? "✅ passed" : "❌ failed"}`, ""];
   const mandatory = j.violations.filter((v) => v.enforcementLevel === "mandatory");
   const advisory = j.violations.filter((v) => v.enforcementLevel === "advisory");
   out.push(`${mandatory.length} mandatory, ${advisory.length} advisory violation(s).`, "");
-  if (j.violations.length > 0) {
+  if (diff) out.push(...diffMarkdown(diff));
+  if (diff && diff.base.status !== "invalid") out.push(...violationsMarkdown(diff.violations));
+  else if (j.violations.length > 0) {
     out.push("| level | policy | subject | message | fix |", "|---|---|---|---|---|");
     for (const v of j.violations) out.push(`| ${v.enforcementLevel} | ${v.policy} | ${v.subject} | ${v.message.replace(/\|/g, "\\|")} | ${v.remediation.replace(/\|/g, "\\|")} |`);
     out.push("");
@@ -206,19 +232,38 @@ function markdown(j: CheckJson): string {
       const m = d.memoryGiBPerGpu;
       out.push(`| ${d.name} | ${d.model} | ${d.gpu ? `${d.gpuCount} × ${d.gpu}` : "CPU"} | ${d.dtype} | ${d.context} × ${d.concurrency} | ${m.weights.toFixed(1)} | ${m.kvCache.toFixed(1)} | ${m.overhead.toFixed(1)} | ${m.free.toFixed(1)} | ${m.budget.toFixed(1)} | ${d.fits ? "✅" : "❌"} |`);
     }
-    out.push("", "```mermaid", "xychart-beta", '  title "GiB per GPU: used (bars) against budget (line)"', `  x-axis [${j.deployments.map((d) => JSON.stringify(d.name)).join(", ")}]`, '  y-axis "GiB"');
-    out.push(`  bar [${j.deployments.map((d) => (d.memoryGiBPerGpu.weights + d.memoryGiBPerGpu.kvCache + d.memoryGiBPerGpu.overhead).toFixed(1)).join(", ")}]`);
-    out.push(`  line [${j.deployments.map((d) => d.memoryGiBPerGpu.budget.toFixed(1)).join(", ")}]`, "```", "");
+    out.push("");
+    // Bars: what context × concurrency needs (the KV cache vLLM allocates fills the budget by design, so "used" would equal the line).
+    out.push(
+      ...mermaidChart({
+        title: "GiB per GPU: needed for context × concurrency (bars) against budget (line)",
+        yLabel: "GiB",
+        categories: j.deployments.map((d) => d.name),
+        bar: j.deployments.map((d) => d.memoryGiBPerGpu.budget - d.memoryGiBPerGpu.free),
+        line: j.deployments.map((d) => d.memoryGiBPerGpu.budget),
+        digits: 1,
+      }),
+    );
   }
   out.push("#### Power per site", "", "| site | hosts | IT W | PUE | budget W | kWh/month | kg CO2e/month |", "|---|---|---:|---:|---:|---:|---:|");
   for (const s of j.sites) out.push(`| ${s.name} | ${s.hosts.join(", ")} | ${Math.round(s.itWatts)} | ${s.pue} | ${s.powerBudgetWatts ?? "–"} | ${Math.round(s.kwhPerMonth)} | ${Math.round(s.co2eKgPerMonth)} |`);
-  if (j.sites.length > 0) {
-    out.push("", "```mermaid", "xychart-beta", '  title "Peak watts per site (bars) against budget (line, 0 = none)"', `  x-axis [${j.sites.map((s) => JSON.stringify(s.name)).join(", ")}]`, '  y-axis "W"');
-    out.push(`  bar [${j.sites.map((s) => Math.round(s.itWatts)).join(", ")}]`, `  line [${j.sites.map((s) => s.powerBudgetWatts ?? 0).join(", ")}]`, "```", "");
-  }
+  out.push("");
+  // A budget line only where every site has a budget: a line through 0 (or through the bar) would draw a budget that does not exist.
+  const budgets = j.sites.map((s) => s.powerBudgetWatts);
+  const allBudgeted = budgets.every((b): b is number => b !== null);
+  out.push(
+    ...mermaidChart({
+      title: allBudgeted ? "Peak watts per site (bars) against power budget (line)" : budgets.some((b) => b !== null) ? "Peak watts per site (power budgets in the table)" : "Peak watts per site",
+      yLabel: "W",
+      categories: j.sites.map((s) => s.name),
+      bar: j.sites.map((s) => s.itWatts),
+      line: allBudgeted ? budgets : null,
+      digits: 0,
+    }),
+  );
   const t = j.totals;
   out.push("#### Stack", "", "| | per month | budget |", "|---|---:|---:|");
-  out.push(`| cost | €${t.eurPerMonth.toFixed(2)} | ${t.budgets.eurPerMonth !== null ? `€${t.budgets.eurPerMonth}` : "–"} |`);
+  out.push(`| cost | ${fmt.eur(t.eurPerMonth)} | ${t.budgets.eurPerMonth !== null ? fmt.eur(t.budgets.eurPerMonth) : "–"} |`);
   out.push(`| energy | ${Math.round(t.kwhPerMonth)} kWh | ${t.budgets.kwhPerMonth ?? "–"} |`);
   out.push(`| emissions | ${Math.round(t.co2eKgPerMonth)} kg CO2e | ${t.budgets.co2eKgPerMonth ?? "–"} |`, "");
   return `${out.join("\n")}\n`;

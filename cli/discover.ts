@@ -1,16 +1,31 @@
 /**
  * `gpu-hosting discover user@host[:port]`: probes an existing machine over SSH (read-only) and
  * prints the `gpu-hosting:hosts` entry for the stack file, with the host key pinned and the
- * inventory filled in, plus a comment block with what was found.
+ * inventory filled in, plus a comment block with what was found. The host key must be pinned
+ * (--host-key, or a known_hosts entry); an unknown key is refused with its fingerprint, and trust on
+ * first use happens only with --trust-on-first-use. Signs with the ssh-agent when SSH_AUTH_SOCK is
+ * set and no -i is given.
  */
 import { createHmac } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
-import { describeGpus, formatPublicKey, parsePublicKey, probeHost, ProbeError, type ProbeResult, type PublicKey } from "../core/probe/ssh";
+import {
+  describeGpus,
+  fingerprint,
+  formatPublicKey,
+  parseHostKeyPin,
+  parsePublicKey,
+  probeHost,
+  ProbeError,
+  type HostKeyPin,
+  type ProbeResult,
+  type PublicKey,
+} from "../core/probe/ssh";
+import { MAX_QUOTED_PATH_CHARS, quoted } from "../core/checks/secrets";
 import { badValue, UsageError } from "./errors";
-import { printJson } from "./format";
+import { fmt, printJson } from "./format";
 
 /** A parsed `user@host[:port]`. */
 export interface SshTarget {
@@ -61,14 +76,16 @@ export function knownHostKeys(text: string, host: string, port: number): PublicK
 /** Options of {@link discover}. */
 export interface DiscoverOptions {
   target: string;
-  /** Private key file. @default ~/.ssh/id_ed25519 */
+  /** Private key file. @default the ssh-agent at {@link agentSocket} when set, else ~/.ssh/id_ed25519 */
   identity?: string;
-  /** @default "accept-new" */
-  hostKeyCheck?: string;
-  /** Pinned key "ssh-ed25519 AAAA…"; implies strict checking. */
+  /** ssh-agent socket, used when no {@link identity} is given. @default process.env.SSH_AUTH_SOCK */
+  agentSocket?: string;
+  /** Pinned key "ssh-ed25519 AAAA…" or its fingerprint "SHA256:…". */
   hostKey?: string;
-  /** @default ~/.ssh/known_hosts */
+  /** Read for a pinned key when {@link hostKey} is not given. @default ~/.ssh/known_hosts */
   knownHosts?: string;
+  /** Without a pinned key, accept the key the host presents (and print its fingerprint). @default false: refuse it, printing its fingerprint */
+  trustOnFirstUse?: boolean;
   /** Host name in the stack. @default the machine's hostname, made a valid name */
   name?: string;
   /** @default "onprem" */
@@ -82,12 +99,19 @@ export interface DiscoverOptions {
 /** Everything decided before connecting: checked synchronously, so bad input fails fast. */
 export interface DiscoverPlan {
   target: SshTarget;
-  identity: string;
-  privateKey: string;
-  /** Key to pin for the connection, if any (from --host-key or known_hosts). */
-  pinned?: PublicKey;
+  /** The private key file; absent when the ssh-agent signs. */
+  identity?: string;
+  privateKey?: string;
+  /** The ssh-agent socket, when it signs (SSH_AUTH_SOCK set and no -i). */
+  agentSocket?: string;
+  /** Key (or fingerprint) to pin for the connection, if any (from --host-key or known_hosts). */
+  pinned?: HostKeyPin;
   /** Where the pinned key came from. */
   pinnedFrom?: string;
+  /** The known_hosts file that was searched (for messages). */
+  knownHostsFile: string;
+  /** Accept an unpinned key (--trust-on-first-use). */
+  trustOnFirstUse: boolean;
   name?: string;
   site: string;
   /** Upper-case country code of the site, when given. */
@@ -98,18 +122,33 @@ export interface DiscoverPlan {
 /** Validates the options and reads the key files. @throws UsageError naming the value and the fix. */
 export function planDiscover(o: DiscoverOptions): DiscoverPlan {
   const target = parseTarget(o.target);
-  const identity = o.identity ?? path.join(os.homedir(), ".ssh", "id_ed25519");
-  let privateKey: string;
-  try {
-    privateKey = fs.readFileSync(identity, "utf8");
-  } catch (e) {
-    throw badValue("-i", identity, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, "Give the private key whose public half is in the host's authorized_keys, e.g. -i ~/.ssh/id_ed25519");
+  const socket = o.agentSocket ?? process.env.SSH_AUTH_SOCK;
+  const agentSocket = o.identity === undefined && socket !== undefined && socket !== "" ? socket : undefined;
+  let identity: string | undefined;
+  let privateKey: string | undefined;
+  if (agentSocket !== undefined) {
+    let isSocket = false;
+    try {
+      isSocket = fs.statSync(agentSocket).isSocket();
+    } catch {
+      // reported below
+    }
+    if (!isSocket) {
+      throw new UsageError(
+        `SSH_AUTH_SOCK: got ${quoted(agentSocket, MAX_QUOTED_PATH_CHARS)}; is not a socket (is ssh-agent running?). Start the agent (eval "$(ssh-agent)"; ssh-add), unset SSH_AUTH_SOCK, or give the private key with -i`,
+      );
+    }
+  } else {
+    identity = o.identity ?? path.join(os.homedir(), ".ssh", "id_ed25519");
+    try {
+      privateKey = fs.readFileSync(identity, "utf8");
+    } catch (e) {
+      throw badValue("-i", identity, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, "Give the private key whose public half is in the host's authorized_keys, e.g. -i ~/.ssh/id_ed25519");
+    }
+    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey)) {
+      throw badValue("-i", identity, "is not a private key file (no \"-----BEGIN … PRIVATE KEY-----\" line)", "Give the private key, not the .pub file");
+    }
   }
-  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey)) {
-    throw badValue("-i", identity, "is not a private key file (no \"-----BEGIN … PRIVATE KEY-----\" line)", "Give the private key, not the .pub file");
-  }
-  const mode = o.hostKeyCheck ?? "accept-new";
-  if (mode !== "accept-new" && mode !== "strict") throw badValue("--host-key-check", mode, "allowed: accept-new, strict");
   const name = o.name;
   if (name !== undefined && !/^[a-z0-9][a-z0-9-]{0,62}$/.test(name)) throw badValue("--name", name, "use lower-case letters, digits and dashes (at most 63)");
   const site = o.site ?? "onprem";
@@ -119,29 +158,47 @@ export function planDiscover(o: DiscoverOptions): DiscoverPlan {
   const timeout = o.timeoutSeconds ?? 20;
   if (!Number.isFinite(timeout) || timeout <= 0) throw badValue("--timeout", timeout, "expected seconds greater than 0");
 
-  let pinned: PublicKey | undefined;
+  const trustOnFirstUse = o.trustOnFirstUse === true;
+  const knownHostsFile = o.knownHosts ?? path.join(os.homedir(), ".ssh", "known_hosts");
+  let pinned: HostKeyPin | undefined;
   let pinnedFrom: string | undefined;
   if (o.hostKey !== undefined) {
+    if (trustOnFirstUse) throw new UsageError(`--trust-on-first-use with --host-key: the key is pinned, nothing is trusted on first use; drop one of them`);
     try {
-      pinned = parsePublicKey(o.hostKey);
+      pinned = parseHostKeyPin(o.hostKey);
     } catch (e) {
       throw new UsageError(`--host-key: ${(e as Error).message}`);
     }
     pinnedFrom = "--host-key";
   } else {
-    const file = o.knownHosts ?? path.join(os.homedir(), ".ssh", "known_hosts");
-    const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+    let text = "";
+    try {
+      text = fs.readFileSync(knownHostsFile, "utf8");
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // A missing default file is normal (nothing known yet); a file the user named must be readable.
+      if (o.knownHosts !== undefined && code !== "ENOENT") throw badValue("--known-hosts", knownHostsFile, `cannot be read (${code ?? (e as Error).message})`);
+      if (o.knownHosts !== undefined && code === "ENOENT") throw badValue("--known-hosts", knownHostsFile, "does not exist", "Give an existing known_hosts file, or pin the key with --host-key");
+    }
     const keys = knownHostKeys(text, target.host, target.port);
-    pinned = keys.find((k) => k.type === "ssh-ed25519") ?? keys[0];
-    if (pinned) pinnedFrom = file;
-    if (!pinned && mode === "strict") {
-      throw new UsageError(
-        `--host-key-check strict: no host key for "${knownHostsName(target.host, target.port)}" in ${file}; give --host-key "ssh-ed25519 AAAA…" ` +
-          `(on the host's console: cat /etc/ssh/ssh_host_ed25519_key.pub), or run with --host-key-check accept-new and compare the printed fingerprint`,
-      );
+    const key = keys.find((k) => k.type === "ssh-ed25519") ?? keys[0];
+    if (key) {
+      pinned = { key };
+      pinnedFrom = knownHostsFile;
     }
   }
-  return { target, identity, privateKey, pinned, pinnedFrom, name, site, ...(country ? { country } : {}), timeoutMs: timeout * 1000 };
+  return {
+    target,
+    ...(identity !== undefined ? { identity, privateKey } : { agentSocket }),
+    pinned,
+    pinnedFrom,
+    knownHostsFile,
+    trustOnFirstUse,
+    name,
+    site,
+    ...(country ? { country } : {}),
+    timeoutMs: timeout * 1000,
+  };
 }
 
 /** Maps a probe failure to a {@link UsageError} that names the value and the fix; other errors pass through. */
@@ -154,11 +211,21 @@ export function explainProbeError(e: unknown, plan: DiscoverPlan): Error {
     case "timeout":
       return new UsageError(`discover: target "${user}@${knownHostsName(host, port)}": ${e.message}; check that the address is reachable from here (VPN, firewall), or raise --timeout`);
     case "auth":
-      return new UsageError(`-i ${plan.identity}: ${e.message}, or give the right key with -i`);
+      return plan.identity !== undefined
+        ? new UsageError(`-i ${plan.identity}: ${e.message}, or give the right key with -i`)
+        : new UsageError(`ssh-agent (SSH_AUTH_SOCK ${plan.agentSocket ?? ""}): ${e.message}; load the right key with ssh-add, or give it with -i`);
     case "private-key":
-      return new UsageError(`-i ${plan.identity}: ${e.message}`);
+      return new UsageError(plan.identity !== undefined ? `-i ${plan.identity}: ${e.message}` : `ssh-agent: ${e.message}`);
     case "host-key":
       return new UsageError(`${e.message} (pinned key from ${plan.pinnedFrom ?? "the command line"})`);
+    case "host-key-unknown": {
+      const fp = e.presented ? fingerprint(e.presented) : "SHA256:…";
+      return new UsageError(
+        `discover: host key not pinned: ${e.message}. Nothing in --host-key or ${plan.knownHostsFile} pins a key for "${knownHostsName(host, port)}". ` +
+          `Compare ${fp} with the host's own (on its console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then run again with --host-key ${fp} ` +
+          `(or --host-key "$(cat ssh_host_ed25519_key.pub)", or --known-hosts <file>); to accept the key unchecked, run again with --trust-on-first-use`,
+      );
+    }
     default:
       return e;
   }
@@ -199,11 +266,11 @@ export function renderSnippet(plan: Pick<DiscoverPlan, "target" | "name" | "site
   const lines = [
     `gpu-hosting discover ${shown}: paste under "config:" in stacks/Pulumi.<env>.yaml`,
     `(append the list item to gpu-hosting:hosts if the stack already has hosts).`,
-    `host key  ${probe.hostKey.type} ${probe.hostKeyFingerprint} ${plan.pinnedFrom ? `(matched the key pinned in ${plan.pinnedFrom})` : "(accepted on first use: compare it with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the host's console)"}`,
+    `host key  ${probe.hostKey.type} ${probe.hostKeyFingerprint} ${plan.pinnedFrom ? `(matched the key pinned in ${plan.pinnedFrom})` : "(trusted on first use, --trust-on-first-use: compare it with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the host's console)"}`,
     `GPUs      ${describeGpus(probe.gpus)}`,
     `driver    ${probe.driverVersion ?? "none"}; CUDA ${probe.cudaVersion ?? "none"}`,
     `CPU       ${c.modelName ?? "unknown model"}, ${c.cpus} CPUs${topology}, ${c.architecture}`,
-    `RAM       ${probe.memTotalGiB.toFixed(1)} GiB (MemTotal)`,
+    `RAM       ${fmt.gib(probe.memTotalGiB)} GiB (MemTotal)`,
     `OS        ${probe.os.prettyName}`,
     ...probe.warnings.map((w) => `warning   ${w}`),
     ...(probe.gpus.some((g) => g.catalogId === null) ? [`warning   a GPU is not in the catalog: inventory.gpu holds its driver name; add it to the catalog or pick the closest id (gpu-hosting catalog gpus)`] : []),
@@ -211,7 +278,7 @@ export function renderSnippet(plan: Pick<DiscoverPlan, "target" | "name" | "site
     plan.country
       ? `site "${plan.site}" is declared below with its country; add powerBudgetWatts if the circuit has a limit. Store the private key with`
       : `site "${plan.site}" must be declared under gpu-hosting:sites with its country (--country DE writes it here) and powerBudgetWatts; store the private key with`,
-    `  pulumi config set --secret sshPrivateKey < ${plan.identity ?? "~/.ssh/id_ed25519"}`,
+    `  pulumi config set --secret sshPrivateKey < ${plan.identity ?? "<the private key file of the agent's key>"}`,
   ];
   // Loaded here, not at startup, like ssh2: only discover writes YAML. Block style, no folding.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -242,8 +309,9 @@ async function discoverPlanned(plan: DiscoverPlan): Promise<DiscoverResult> {
       host: plan.target.host,
       port: plan.target.port,
       username: plan.target.user,
-      privateKey: plan.privateKey,
-      hostKey: plan.pinned ? formatPublicKey(plan.pinned) : undefined,
+      ...(plan.privateKey !== undefined ? { privateKey: plan.privateKey } : { agent: plan.agentSocket }),
+      hostKey: plan.pinned ? ("key" in plan.pinned ? formatPublicKey(plan.pinned.key) : plan.pinned.fingerprint) : undefined,
+      trustOnFirstUse: plan.trustOnFirstUse,
       timeoutMs: plan.timeoutMs,
     });
   } catch (e) {
@@ -254,7 +322,7 @@ async function discoverPlanned(plan: DiscoverPlan): Promise<DiscoverResult> {
 
 interface DiscoverFlags {
   identity?: string;
-  hostKeyCheck?: string;
+  trustOnFirstUse?: boolean;
   hostKey?: string;
   knownHosts?: string;
   name?: string;
@@ -269,10 +337,10 @@ export function registerDiscover(program: Command): void {
     .command("discover")
     .description("Probe an existing machine over SSH (read-only) and print its gpu-hosting:hosts entry: host key pinned, GPUs, RAM")
     .argument("<target>", "user@host[:port]")
-    .option("-i, --identity <file>", "private key file (default: ~/.ssh/id_ed25519)")
-    .option("--host-key-check <mode>", "accept-new: pin what the host presents unless known_hosts knows another key; strict: require a known key", "accept-new")
-    .option("--host-key <key>", 'expected host key, "ssh-ed25519 AAAA…" (implies strict)')
-    .option("--known-hosts <file>", "known_hosts file to check the host key against (default: ~/.ssh/known_hosts)")
+    .option("-i, --identity <file>", "private key file (default: the ssh-agent when SSH_AUTH_SOCK is set, else ~/.ssh/id_ed25519)")
+    .option("--host-key <key>", 'expected host key: "ssh-ed25519 AAAA…" or its fingerprint "SHA256:…" (ssh-keygen -lf on the host)')
+    .option("--known-hosts <file>", "known_hosts file holding the host's key (default: ~/.ssh/known_hosts; read only)")
+    .option("--trust-on-first-use", "without a pinned key, accept the key the host presents and print its fingerprint (default: refuse, printing it)")
     .option("--name <name>", "host name in the stack (default: the machine's hostname)")
     .option("--site <site>", "site the host belongs to", "onprem")
     .option("--country <code>", "the site's ISO country code (e.g. DE): the snippet then declares the site, so allowed-locations can place it")
@@ -282,9 +350,24 @@ export function registerDiscover(program: Command): void {
       const timeoutSeconds = /^\d+(\.\d+)?$/.test(f.timeout ?? "20") ? Number(f.timeout ?? "20") : NaN;
       // Input is checked synchronously, so bad input fails through main() with exit 2 at once;
       // the network part runs afterwards and sets the exit code itself.
-      const plan = planDiscover({ target, identity: f.identity, hostKeyCheck: f.hostKeyCheck, hostKey: f.hostKey, knownHosts: f.knownHosts, name: f.name, site: f.site, country: f.country, timeoutSeconds });
+      const plan = planDiscover({
+        target,
+        identity: f.identity,
+        hostKey: f.hostKey,
+        knownHosts: f.knownHosts,
+        trustOnFirstUse: f.trustOnFirstUse,
+        name: f.name,
+        site: f.site,
+        country: f.country,
+        timeoutSeconds,
+      });
       discoverPlanned(plan).then(
         (r) => {
+          if (!plan.pinned) {
+            process.stderr.write(
+              `discover: trusted on first use (--trust-on-first-use): ${r.probe.hostKey.type} ${r.probe.hostKeyFingerprint}; compare it with the host's console (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub). The snippet pins it as hostKey.\n`,
+            );
+          }
           if (f.json) printJson({ host: r.host, probe: r.probe, snippet: r.snippet });
           else process.stdout.write(r.snippet);
         },

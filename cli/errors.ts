@@ -14,7 +14,7 @@ export class UsageError extends Error {
 }
 
 /** Flags and arguments that take a file path: their values are quoted up to MAX_QUOTED_PATH_CHARS, paths being long. */
-const PATH_FLAGS: ReadonlySet<string> = new Set(["-i", "--config", "--policy-config", "<stack-file>", "--out"]);
+const PATH_FLAGS: ReadonlySet<string> = new Set(["-i", "--config", "--policy-config", "<stack-file>", "--out", "--base"]);
 
 /**
  * Builds "--flag: got "x"; allowed: a, b, c" style messages. The value is quoted by

@@ -5,6 +5,7 @@ import { ModelConfigError, parseHfConfig, type ModelArchitecture } from "../core
 import { DTYPES, normalizeDtype, type Dtype, KV_CACHE_DTYPES, type KvCacheDtype } from "../core/sizing/dtypes";
 import { ENGINES, type Engine } from "../core/sizing/engines";
 import { badValue, UsageError } from "./errors";
+import { fetchHubModel, hubSettings, looksLikeRepoId, validateRepoId, validateRevision, type HubCheckpoint } from "./hub";
 
 /** Parses token counts such as `32k`, `32K`, `128k`, `8192`, `1m` (k = 1024). */
 export function parseTokens(flag: string, value: string): number {
@@ -78,6 +79,8 @@ export interface ResolvedModel {
   /** Display name. */
   name: string;
   arch: ModelArchitecture;
+  /** For a model read from the Hugging Face Hub: the checkpoint's real size and parameter count. */
+  hub?: HubCheckpoint;
 }
 
 export function resolveModel(id: string | undefined, configPath: string | undefined, flag = "--model"): ResolvedModel {
@@ -115,6 +118,37 @@ export function resolveModel(id: string | undefined, configPath: string | undefi
     throw badValue(flag, id, `not in the model catalog; closest: ${closest(id, names).join(", ")}`, "Run `gpu-hosting catalog models`, or pass the model's config.json with --config");
   }
   return { model: m, match, name: m.id, arch: parseHfConfig(m.config, `models.json ${m.id}`) };
+}
+
+/**
+ * {@link resolveModel}, and for a repo id that is not in the catalog (or any id with
+ * `--revision`), the model's config.json from the Hugging Face Hub (see cli/hub.ts). Catalog ids,
+ * aliases and `--config` never touch the network.
+ */
+export async function resolveModelAsync(id: string | undefined, configPath: string | undefined, flag = "--model", revision?: string): Promise<ResolvedModel> {
+  if (revision !== undefined && configPath) throw new UsageError("--revision and --config: --revision picks a Hub revision; a local config.json has none, leave --revision out");
+  if (!id || configPath) return resolveModel(id, configPath, flag);
+  const match = matchModel(id);
+  if (match && revision === undefined) return resolveModel(id, undefined, flag);
+  if (!match && !looksLikeRepoId(id)) return resolveModel(id, undefined, flag);
+  // An id or alias with --revision reads that revision of the catalog's repo; anything else is the id as given.
+  const repo = validateRepoId(flag, match && (match.via === "id" || match.via === "alias") ? match.model.id : id);
+  const rev = revision === undefined ? "main" : validateRevision("--revision", revision);
+  const names = catalog().models.flatMap((x) => [x.id, ...x.aliases]);
+  const hint = `; closest in the catalog: ${closest(id, names).join(", ")} (\`gpu-hosting catalog models\` lists them)`;
+  const { configText, checkpoint } = await fetchHubModel(flag, repo, rev, hubSettings(), hint);
+  let json: unknown;
+  try {
+    json = JSON.parse(configText);
+  } catch (e) {
+    throw new UsageError(`${flag}: the config.json of ${repo}@${rev} is not valid JSON (${(e as Error).message}); pass a fixed copy with --config <path>`);
+  }
+  try {
+    return { name: repo, arch: parseHfConfig(json, `${repo} config.json`), hub: checkpoint };
+  } catch (e) {
+    if (e instanceof ModelConfigError) throw new UsageError(`${flag}: ${e.message}`);
+    throw e;
+  }
 }
 
 /** `latest`, `0.19`, `0.6.4`, `v0.10.1.1`. */

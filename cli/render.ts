@@ -57,7 +57,6 @@ export function registerRender(program: Command): void {
     .option("--host <name>", "only this host")
     .option("-o, --out <dir>", "output folder; one sub-folder per host")
     .option("--json", "print the manifests as JSON instead of a table")
-    .addHelpText("after", "\nExamples:\n  gpu-hosting render --stack prod --out rendered\n  gpu-hosting render stacks/Pulumi.dev.yaml --host dev-gpu --out /tmp/dev\n")
     .action((file: string | undefined, flags: RenderFlags) => {
       process.exitCode = runRenderCommand(file, flags);
     });

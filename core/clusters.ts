@@ -7,8 +7,10 @@
 import { z } from "zod";
 import { catalog as defaultCatalog, findGpu, findLocation, type Catalog, type Gpu, type Offer } from "./catalog";
 import { Name } from "./config/common";
+import { concurrencyPerReplica } from "./config/replicas";
 import type { DeploymentConfig, StackConfig } from "./config/schema";
 import type { Fleet } from "./fleet";
+import { quotedId } from "./checks/redact";
 import { findHostOffer } from "./hosts/common";
 import type { Exposure, ResourceFacts } from "./hosts/types";
 import { minModelCacheGiB, renderInferenceManifests, type K8sInferenceInput, type K8sObject } from "./kubernetes";
@@ -87,8 +89,8 @@ export function resolveCluster(c: ClusterConfig, i: number, cat: Catalog = defau
     let gpu: Gpu | null = null;
     if (c.gpu !== null) {
       gpu = findGpu(c.gpu, cat) ?? null;
-      if (!gpu) return { problems: [`${path}.gpu: "${c.gpu}" is not in the GPU catalog; \`gpu-hosting catalog gpus\` lists the ids`] };
-      if (c.gpusPerNode === 0) return { problems: [`${path}.gpusPerNode: 0 with gpu "${c.gpu}"; give the GPUs per node, or gpu: null for CPU nodes`] };
+      if (!gpu) return { problems: [`${path}.gpu: ${quotedId(c.gpu)} is not in the GPU catalog; \`gpu-hosting catalog gpus\` lists the ids`] };
+      if (c.gpusPerNode === 0) return { problems: [`${path}.gpusPerNode: 0 with gpu ${quotedId(c.gpu)}; give the GPUs per node, or gpu: null for CPU nodes`] };
     } else if (c.gpusPerNode !== 0) {
       return { problems: [`${path}.gpusPerNode: ${c.gpusPerNode} with gpu null (CPU nodes); name the GPU or set gpusPerNode: 0`] };
     }
@@ -150,7 +152,8 @@ export function clusterDeploymentInput(d: DeploymentConfig, sizing: DeploymentSi
     namespace: "gpu-hosting",
     sizing,
     context: d.context,
-    concurrency: d.concurrency,
+    // Per pod: each replica serves its share of the deployment's total concurrency.
+    concurrency: concurrencyPerReplica(d),
     gpuMemoryUtilization: d.gpuMemoryUtilization,
     kvCacheDtype: d.kvCacheDtype,
     gpuVendor: cluster.gpuVendor,

@@ -8,6 +8,7 @@ import { catalog, findLocation, gpuMemoryGiB, type Catalog } from "./catalog";
 import type { DeploymentConfig, SiteConfig, StackConfig } from "./config/schema";
 import { resolveCluster, type ClusterFacts } from "./clusters";
 import { providerOf, resolveAndValidate, type HostConfig, type HostProvider } from "./hosts";
+import { concurrencyPerReplica } from "./config/replicas";
 import { cooling, energy, footprintDefaults, gridIntensity, hostPower, ownedMonthlyCost } from "./footprint";
 import { sizeOnGpu, type DeploymentSizing } from "./sizing/deployment";
 
@@ -153,9 +154,15 @@ function siteFacts(name: string, hosts: SiteMember[], cfg: SiteConfig | undefine
   };
 }
 
-/** Sizes a deployment on its first host (every replica host must have the same GPU), or on its cluster's node type. */
-function sizeDeploymentOnHosts(d: DeploymentConfig, i: number, hosts: Map<string, HostFacts>, problems: string[], clusters: Map<string, ClusterFacts> = new Map()): DeploymentSizing | null {
+/**
+ * Sizes one replica of a deployment on its first host (every replica host must have the same GPU),
+ * or on its cluster's node type, for its share of the concurrency (core/config/replicas.ts). Cost,
+ * power and footprint are counted per host and per cluster pool elsewhere, never per deployment,
+ * so replicas are not counted twice.
+ */
+function sizeDeploymentOnHosts(full: DeploymentConfig, i: number, hosts: Map<string, HostFacts>, problems: string[], clusters: Map<string, ClusterFacts> = new Map()): DeploymentSizing | null {
   const path = `gpu-hosting:deployments[${i}]`;
+  const d: DeploymentConfig = { ...full, concurrency: concurrencyPerReplica(full) };
   try {
     if (d.cluster) {
       const c = clusters.get(d.cluster);

@@ -172,3 +172,41 @@ describe("gpu-hosting check and the program under mocks agree", () => {
     expect(await programError(s)).toBeNull();
   });
 });
+
+describe("replicas split a deployment's concurrency, in check and in the program alike", () => {
+  /** `n` GEX131 servers (one RTX PRO 6000 Blackwell 96 GB each) serving Llama 3.3 70B (llama.cpp, Q4_K_M) at 32k for 20 users in total. */
+  function gex131Replicas(n: number): Stack {
+    const s = base();
+    const names = Array.from({ length: n }, (_, i) => `gex${i + 1}`);
+    s.hosts = names.map((name) => ({ name, kind: "hetzner-dedicated", product: "GEX131", location: "nbg1", authorizedKeys: [FINGERPRINT], sshAllowedCidrs: ["198.51.100.0/24"] }));
+    s.sites = [];
+    s.deployments = [{ name: "llama", model: "llama-3.3-70b", hosts: names, context: "32k", concurrency: 20, engine: "llamacpp", dtype: "q4_k_m" }];
+    return s;
+  }
+
+  /** check's vram-fit messages for the stack (the same code the policy pack runs). */
+  function vramFitMessages(name: string, s: Stack): string[] {
+    const file = path.join(dir, `Pulumi.${name}.yaml`);
+    fs.writeFileSync(file, dump({ config: stackFile(s) }));
+    const r = checkStackConfig(readStackYaml(fs.readFileSync(file, "utf8"), file), file);
+    return r.report.violations.filter((v) => v.policy === "vram-fit").map((v) => v.message);
+  }
+
+  it("5 hosts × GEX131 hold Llama 3.3 70B at 32k for 20 users (4 per replica); one host would not", async () => {
+    expect(vramFitMessages("five", gex131Replicas(5))).toEqual([]);
+    const one = vramFitMessages("one", gex131Replicas(1));
+    expect(one).toEqual([expect.stringContaining("for 20 × 32768 tokens per replica (total concurrency 20 over 1 replica)")]);
+
+    const five = (await runProgram(stackFile(gex131Replicas(5)))).exports.sizing as { fits: boolean; maxConcurrency: number }[];
+    const single = (await runProgram(stackFile(gex131Replicas(1)))).exports.sizing as { fits: boolean }[];
+    expect(five.map((d) => d.fits)).toEqual([true]);
+    expect(five[0]!.maxConcurrency).toBeGreaterThanOrEqual(4);
+    expect(single.map((d) => d.fits)).toEqual([false]);
+  });
+
+  it("names the per-replica share when 5 replicas are still too few", () => {
+    const s = gex131Replicas(5);
+    s.deployments[0]!.concurrency = 60;
+    expect(vramFitMessages("sixty", s)).toEqual([expect.stringContaining("for 12 × 32768 tokens per replica (total concurrency 60 over 5 replicas)")]);
+  });
+});

@@ -1,4 +1,4 @@
-import { catalog, closest, findGpu, findModel, findOffer, gpuPowerLimitRange, matchModel, validateCatalog } from "../core/catalog";
+import { catalog, closest, findGpu, findModel, findOffer, formatPriceSource, gpuPowerLimitRange, isProviderUrl, matchModel, PRICE_CONFIDENCE_LABEL, validateCatalog } from "../core/catalog";
 import gpusJson from "../core/catalog/data/gpus.json";
 import locationsJson from "../core/catalog/data/locations.json";
 import modelsJson from "../core/catalog/data/models.json";
@@ -87,6 +87,55 @@ describe("catalog data", () => {
       expect(o.eurPerMonth).toBeGreaterThan(0);
       expect(o.priceRead).toMatch(/^20\d\d-\d\d-\d\d$/);
     }
+  });
+
+  it("gives every offer's price a source URL, a real read date not in the future, and a confidence", () => {
+    const today = new Date().toISOString().slice(0, 10);
+    for (const o of c.offers) {
+      expect([o.id, new Date(`${o.priceRead}T00:00:00Z`).toISOString().slice(0, 10)]).toEqual([o.id, o.priceRead]);
+      expect([o.id, o.priceRead <= today]).toEqual([o.id, true]);
+      expect(() => new URL(o.priceSource)).not.toThrow();
+      expect(["confirmed", "secondary", "estimate"]).toContain(o.priceConfidence);
+      // A confirmed price was read on the provider's own site, docs or API.
+      if (o.priceConfidence === "confirmed") expect([o.id, isProviderUrl(o.provider, o.priceSource)]).toEqual([o.id, true]);
+    }
+  });
+
+  it("refuses a confirmed price whose source is not the provider's own, naming the field", () => {
+    const bad = { ...raw, offers: [{ ...offersJson[0], priceConfidence: "confirmed", priceSource: "https://itbrief.co.uk/story/hetzner-launches-gex45-gpu-server-for-ai-workloads" }] };
+    expect(() => validateCatalog(bad)).toThrow(/offers\.json\[0\]\.priceSource: a confirmed price needs the provider's own URL \(hetzner\.com or hetzner\.cloud\)/);
+    expect(isProviderUrl("hetzner", "https://docs.hetzner.com/robot/")).toBe(true);
+    expect(isProviderUrl("hetzner", "https://hetzner.com.example.org/")).toBe(false);
+    expect(isProviderUrl("scaleway", "https://api.scaleway.com/instance/v1/zones/fr-par-2/products/servers")).toBe(true);
+    const { priceConfidence: _dropped, ...withoutConfidence } = offersJson[0]!;
+    expect(() => validateCatalog({ ...raw, offers: [withoutConfidence] })).toThrow(/offers\.json\[0\]\.priceConfidence/);
+  });
+
+  it("re-reads the old and second-hand prices: RENDER-S at €1.221/h, GEX130 marked an estimate with its setup fee a placeholder", () => {
+    const render = findOffer("scaleway-render-s")!;
+    expect(render).toMatchObject({ eurPerHour: 1.221, eurPerMonth: 891.33, priceConfidence: "secondary", priceRead: "2026-08-22" });
+    expect(render.priceSource).toMatch(/^https:\/\/github\.com\/getcomputable\/gpu-index\/.+servers_page2\.json$/);
+    const gex130 = findOffer("hetzner-gex130")!;
+    expect(gex130.priceConfidence).toBe("estimate");
+    expect(gex130.notes).toMatch(/setupEur 0 is a PLACEHOLDER/);
+    // Hetzner GEX prices come only from copies of Hetzner's price list: secondary, never confirmed.
+    for (const id of ["hetzner-gex45", "hetzner-gex63", "hetzner-gex131"]) expect(findOffer(id)?.priceConfidence).toBe("secondary");
+    // A price that was an ESTIMATE (2 × the one-GPU price) before the API capture is now secondary.
+    expect(findOffer("scaleway-l40s-4-48g")).toMatchObject({ eurPerHour: 5.8797, priceConfidence: "secondary" });
+    expect(c.offers.filter((o) => o.priceConfidence === "estimate").map((o) => o.id)).toEqual([
+      "hetzner-gex130",
+      "hetzner-ccx33",
+      "hetzner-ccx43",
+      "hetzner-ccx53",
+      "hetzner-ccx63",
+      "scaleway-gpu-3070-s",
+    ]);
+  });
+
+  it("formats the source column for tables", () => {
+    expect(formatPriceSource(findOffer("scaleway-render-s")!)).toBe("secondary source, 2026-08-22");
+    expect(formatPriceSource({ priceConfidence: "estimate", priceRead: "2026-09-29" })).toBe("estimate, 2026-09-29");
+    expect(PRICE_CONFIDENCE_LABEL.confirmed).toBe("confirmed");
   });
 
   it.each([

@@ -60,7 +60,7 @@ describe("gpu-hosting check on the example stacks", () => {
     const r = check("--stack", "prod");
     expect(r.stdout).toMatch(/^stacks\/Pulumi\.prod\.yaml: OK \(0 violations\)/);
     expect(r.stdout).toContain("(GiB per GPU; KV cache = what vLLM allocates");
-    expect(r.stdout).toMatch(/stack: €\d+\.\d\d\/month \(budget €4500\)/);
+    expect(r.stdout).toMatch(/stack: €\d,\d{3}\.\d\d\/month \(budget €4,500\.00\)/);
   });
 
   it("writes a pull-request comment with a marker and Mermaid charts", () => {

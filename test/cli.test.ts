@@ -323,7 +323,7 @@ describe("estimate", () => {
     it.each([[LLAMA_8B], [LLAMA_70B], ["Qwen/Qwen3-30B-A3B"], ["mistralai/Mixtral-8x7B-Instruct-v0.1"]])(
       "gives the same numbers for %s's own config.json as for the catalog entry",
       (id) => {
-        const models = cliJson<CatalogModel[]>("catalog", "models", "--json");
+        const models = cliJson<{ models: CatalogModel[] }>("catalog", "models", "--json").models;
         const entry = models.find((m) => m.id === id);
         expect(entry).toBeDefined();
         const file = writeFile(`${id.replace("/", "__")}.json`, JSON.stringify(entry!.config));
@@ -479,7 +479,7 @@ describe("fit", () => {
   });
 
   it("ranks offers for a local --config", () => {
-    const models = cliJson<CatalogModel[]>("catalog", "models", "--json");
+    const models = cliJson<{ models: CatalogModel[] }>("catalog", "models", "--json").models;
     const file = writeFile("fit-8b.json", JSON.stringify(models.find((m) => m.id === LLAMA_8B)!.config));
     const fromConfig = cliJson<FitJson>("fit", "--config", file, "--context", "8k", "--json");
     const fromCatalog = cliJson<FitJson>("fit", "llama-3.1-8b", "--context", "8k", "--json");
@@ -515,7 +515,11 @@ describe("catalog", () => {
     ["offers", "hetzner-gex45"],
     ["models", "Qwen/Qwen3-30B-A3B"],
   ])("prints %s as JSON, every entry with sources (URL and read date)", (kind, knownId) => {
-    const entries = cliJson<CatalogEntry[]>("catalog", kind, "--json");
+    const out = cliJson<Record<string, unknown>>("catalog", kind, "--json");
+    // One object, as every command prints: its version, then the entries under the kind's name.
+    expect(Object.keys(out)).toEqual(["schemaVersion", kind]);
+    expect(out.schemaVersion).toBe(1);
+    const entries = out[kind] as CatalogEntry[];
     expect(entries.length).toBeGreaterThan(5);
     expect(entries.map((e) => e.id)).toContain(knownId);
     for (const e of entries) {
@@ -529,7 +533,7 @@ describe("catalog", () => {
   });
 
   it("includes each model's config.json in the JSON", () => {
-    const models = cliJson<CatalogModel[]>("catalog", "models", "--json");
+    const models = cliJson<{ models: CatalogModel[] }>("catalog", "models", "--json").models;
     const m = models.find((x) => x.id === LLAMA_8B)!;
     expect(m.aliases).toContain("llama-3.1-8b");
     expect(m.config).toMatchObject({ hidden_size: 4096, num_hidden_layers: 32, num_key_value_heads: 8, vocab_size: 128256 });
@@ -571,5 +575,94 @@ describe("model ids as users write them", () => {
   it("sizes a base checkpoint with its instruct sibling's architecture", () => {
     const r = cliJson<EstimateJson & { matchedVia: string; model: string }>("estimate", "--model", "meta-llama/Llama-3.1-8B", "--gpu", "l4", "--max-model-len", "8192", "--json");
     expect({ model: r.model, via: r.matchedVia }).toEqual({ model: LLAMA_8B, via: "sibling" });
+  });
+});
+
+describe("fit: replicas, speed, filters and ownership", () => {
+  interface SetupJson {
+    offer: string;
+    provider: string;
+    gpu: string | null;
+    replicas: number;
+    concurrencyPerReplica: number;
+    meets: boolean;
+    fits: boolean;
+    dtype: string;
+    engine: string;
+    tokensPerSecondPerUser: number | null;
+    eurPerMonth: number;
+    peakWatts: number;
+    alternatives: { smallestGpuCount: number | null; dtype: string | null } | null;
+  }
+  interface FitSetupsJson {
+    model: string;
+    checkpointDtype: string | null;
+    offers: SetupJson[];
+    ownership: { kind: string; label: string; eurPerMonth: number; breakEvenUtilisation: number | null; confidence: string }[];
+  }
+
+  it("lists multi-replica setups for Llama 3.3 70B at 32k × 20 with at least 15 tokens/s per user", () => {
+    const r = cli("fit", "llama-3.3-70b", "--context", "32k", "--concurrency", "20", "--min-tokens-per-second", "15", "--eu-only", "--top", "5");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^\s+1\s+5 × hetzner GEX63\s/m);
+    expect(r.stdout).toContain("tok/s/user");
+    expect(r.stdout).toContain("Own / co-locate / serverless");
+    const j = cliJson<FitSetupsJson>("fit", "llama-3.3-70b", "--context", "32k", "--concurrency", "20", "--min-tokens-per-second", "15", "--eu-only", "--top", "5", "--json");
+    expect(j.offers).toHaveLength(5);
+    expect(j.offers.every((o) => o.meets && o.tokensPerSecondPerUser! >= 15)).toBe(true);
+    expect(j.offers.some((o) => o.replicas > 1)).toBe(true);
+    for (const o of j.offers) expect(o.concurrencyPerReplica).toBe(Math.ceil(20 / o.replicas));
+    for (let i = 1; i < j.offers.length; i++) expect(j.offers[i]!.eurPerMonth).toBeGreaterThanOrEqual(j.offers[i - 1]!.eurPerMonth);
+    expect(j.ownership.map((o) => o.kind)).toEqual(expect.arrayContaining(["own", "serverless"]));
+  });
+
+  it("sizes Qwen/Qwen3-32B-AWQ as the AWQ checkpoint", () => {
+    const j = cliJson<FitSetupsJson>("fit", "Qwen/Qwen3-32B-AWQ", "--context", "8k", "--json", "--no-compare");
+    expect(j.checkpointDtype).toBe("awq");
+    const vllm = j.offers.filter((o) => o.engine === "vllm");
+    expect(vllm.length).toBeGreaterThan(5);
+    expect(vllm.every((o) => o.dtype === "awq")).toBe(true);
+    expect(j.ownership).toEqual([]);
+  });
+
+  it("filters by --gpu, --provider and --min-vram-gib, sorts by --sort and keeps --fits-only", () => {
+    const l40s = cliJson<FitSetupsJson>("fit", "qwen3-8b", "--gpu", "L40S", "--json", "--no-compare");
+    expect(l40s.offers.length).toBeGreaterThan(0);
+    expect(l40s.offers.every((o) => o.gpu === "l40s")).toBe(true);
+    const fast = cliJson<FitSetupsJson>("fit", "qwen3-8b", "--provider", "scaleway", "--min-vram-gib", "80", "--sort", "speed", "--fits-only", "--json", "--no-compare");
+    expect(fast.offers.every((o) => o.provider === "scaleway" && o.meets)).toBe(true);
+    for (let i = 1; i < fast.offers.length; i++) expect(fast.offers[i]!.tokensPerSecondPerUser!).toBeLessThanOrEqual(fast.offers[i - 1]!.tokensPerSecondPerUser!);
+  });
+
+  it("never offers a single-GPU product \"2 GPUs\" in its notes", () => {
+    const j = cliJson<FitSetupsJson>("fit", "llama-3.1-70b", "--context", "128k", "--concurrency", "8", "--max-replicas", "1", "--provider", "hetzner", "--json", "--no-compare");
+    const gex131 = j.offers.find((o) => o.offer === "hetzner-gex131")!;
+    expect(gex131.fits).toBe(false);
+    expect(gex131.alternatives?.smallestGpuCount ?? null).toBeNull();
+  });
+
+  it.each([
+    [["--sort", "fast"], /--sort: got "fast"; allowed: price, speed, watts, co2e/],
+    [["--gpu", "h9000"], /--gpu: got "h9000"; not a GPU in the catalog/],
+    [["--top", "0"], /--top: got "0"; expected a whole number of 1 or more/],
+    [["--min-tokens-per-second", "fast"], /--min-tokens-per-second: got "fast"/],
+    [["--busy-hours-per-day", "25"], /--busy-hours-per-day: got "25"; expected hours in a day/],
+    [["--cooling", "ice"], /--cooling: got "ice"; allowed: air, /],
+    [["--min-vram-gib", "-1"], /--min-vram-gib/],
+  ])("refuses fit %j with exit 2", (flags, message) => {
+    const r = cli("fit", "qwen3-8b", ...flags);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it("filters and sorts catalog offers, and refuses --fits-only without a model", () => {
+    const rows = cliJson<{ offers: { id: string; gpu: string | null; peakWatts: number }[] }>("catalog", "offers", "--gpu", "l40s", "--sort", "watts", "--json").offers;
+    expect(rows.length).toBeGreaterThan(1);
+    expect(rows.every((o) => o.gpu === "l40s")).toBe(true);
+    for (let i = 1; i < rows.length; i++) expect(rows[i]!.peakWatts).toBeGreaterThanOrEqual(rows[i - 1]!.peakWatts);
+    expect(cliJson<{ offers: unknown[] }>("catalog", "offers", "--top", "2", "--json").offers).toHaveLength(2);
+    const r = cli("catalog", "offers", "--fits-only");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--fits-only: whether an offer fits depends on a model/);
   });
 });

@@ -369,7 +369,7 @@ interface Run {
 }
 
 /** Runs the CLI in-process, capturing what it writes. */
-function cli(args: string[]): Run {
+async function cli(args: string[]): Promise<Run> {
   let stdout = "";
   let stderr = "";
   const spies = [
@@ -380,7 +380,7 @@ function cli(args: string[]): Run {
   ];
   const before = process.exitCode;
   try {
-    return { code: main(["node", "gpu-hosting", ...args]), stdout, stderr };
+    return { code: await main(["node", "gpu-hosting", ...args]), stdout, stderr };
   } finally {
     for (const s of spies) s.mockRestore();
     process.exitCode = before;
@@ -539,7 +539,7 @@ const PROTOTYPE_NAMES = [...RESERVED, "toString", "valueOf", "hasOwnProperty", "
 const NAMES_FLAG = /(--[a-z][a-z-]*|<[a-z-]+>|\b(unknown (option|command)|too many arguments|missing required|argument)\b|[\w./-]+\.(ya?ml|json)\b|Usage: gpu-hosting)/i;
 
 describe("fuzzed flag sets through main(argv), in-process", () => {
-  it(`ends ${FLAG_CASES} flag sets with exit 0/1 (valid JSON with --json) or exit 2 naming a flag or path, and echoes no planted secret`, () => {
+  it(`ends ${FLAG_CASES} flag sets with exit 0/1 (valid JSON with --json) or exit 2 naming a flag or path, and echoes no planted secret`, async () => {
     const p = plant(new Gen(SEED));
     const files = fixtures(p);
     const exits = new Map<number, number>();
@@ -550,7 +550,7 @@ describe("fuzzed flag sets through main(argv), in-process", () => {
       const started = Date.now();
       let r: Run;
       try {
-        r = cli(args);
+        r = await cli(args);
       } catch (e) {
         throw new Error(`${where}: threw ${(e as Error).stack}`);
       }

@@ -19,6 +19,24 @@ import type { HostConnection } from "../host";
 /** Runs the script given on stdin as root: directly when logged in as root, else through sudo. */
 export const RUN_AS_ROOT = 'if [ "$(id -u)" = 0 ]; then bash -s; else sudo -n bash -s; fi';
 
+/** As root or through sudo: the prefix of the commands below (`$S` is empty for root). */
+const AS_ROOT_PREFIX = 'if [ "$(id -u)" = 0 ]; then S=; else S="sudo -n"; fi;';
+
+/**
+ * Writes a secret file from stdin, root-only from its first byte (umask 077), then restarts the
+ * running units that read it, so a rotated key or token reaches them.
+ */
+export function secretFileCreateCommand(file: string, readers: string[]): string {
+  const dir = file.slice(0, file.lastIndexOf("/")) || "/";
+  return `${AS_ROOT_PREFIX} $S sh -c 'umask 077; mkdir -p ${dir} && cat > ${file}.new && mv ${file}.new ${file}'${readers.length > 0 ? ` && { $S systemctl try-restart ${readers.join(" ")} 2>/dev/null || true; }` : ""}`;
+}
+
+/** Removes a secret file (its command's `delete`). */
+export const secretFileDeleteCommand = (file: string): string => `${AS_ROOT_PREFIX} $S rm -f ${file}`;
+
+/** A layer command's `delete`: the plan's removal script, as root, from a here-document. */
+export const removalCommand = (removal: string): string => `${RUN_AS_ROOT} <<'GPU_HOSTING_REMOVE'\n${removal}\nGPU_HOSTING_REMOVE`;
+
 /** Arguments of {@link HostSoftware}. */
 export interface HostSoftwareArgs {
   /** How the host component reaches the host (its first login user: root on Hetzner dedicated servers). */
@@ -74,15 +92,14 @@ export class HostSoftware extends pulumi.ComponentResource {
       if (content === undefined) throw new pulumi.ResourceError(`layers.HostSoftware ${name}: no content for the secret file ${ref.path} (${ref.description}); pass it in secretFiles`, this);
       const secret = pulumi.secret(content);
       const readers = args.plan.secretReaders[ref.path] ?? [];
-      const dir = ref.path.slice(0, ref.path.lastIndexOf("/")) || "/";
       const cmd = new command.remote.Command(
         `${name}-secret-${ref.path.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "")}`,
         {
           connection: admin,
           // The content arrives on stdin; umask 077 makes the file root-only from its first byte.
           // A new value reaches the units that read it (a rotated API key, a new token) by a restart of those already running.
-          create: `if [ "$(id -u)" = 0 ]; then S=; else S="sudo -n"; fi; $S sh -c 'umask 077; mkdir -p ${dir} && cat > ${ref.path}.new && mv ${ref.path}.new ${ref.path}'${readers.length > 0 ? ` && { $S systemctl try-restart ${readers.join(" ")} 2>/dev/null || true; }` : ""}`,
-          delete: `if [ "$(id -u)" = 0 ]; then S=; else S="sudo -n"; fi; $S rm -f ${ref.path}`,
+          create: secretFileCreateCommand(ref.path, readers),
+          delete: secretFileDeleteCommand(ref.path),
           stdin: secret,
           triggers: [secret.apply(hashOf)],
         },
@@ -94,7 +111,7 @@ export class HostSoftware extends pulumi.ComponentResource {
 
     for (const layer of args.plan.layers) {
       const removal = args.plan.removals[layer.name];
-      const cmd = run(layer, admin, removal ? { delete: `${RUN_AS_ROOT} <<'GPU_HOSTING_REMOVE'\n${removal}\nGPU_HOSTING_REMOVE` } : {});
+      const cmd = run(layer, admin, removal ? { delete: removalCommand(removal) } : {});
       if (layer.layer === "gpu") {
         // A new kernel module is loaded by one reboot; the commands after it keep dialling until SSH is back.
         const reboot = new command.remote.Command(

@@ -11,6 +11,8 @@ import offersJson from "./data/offers.json";
 import { Gpu, Location, Model, Offer, type QuantizedVariant } from "./schema";
 import imagesJson from "./data/images.json";
 import { ContainerImage, type ImageVendor } from "./schema";
+import cpusJson from "./data/cpus.json";
+import { CpuCatalog, type CpuModel, type OfferCpu } from "./schema";
 
 export * from "./schema";
 
@@ -25,7 +27,7 @@ export interface Catalog {
 export function validateCatalog(raw: { gpus: unknown; offers: unknown; locations: unknown; models: unknown }): Catalog {
   const problems: string[] = [];
   const parse = <T>(name: string, schema: z.ZodType<T>, data: unknown): T[] => {
-    const r = z.array(schema).safeParse(data);
+    const r = z.array(schema).safeParse(data, { jitless: true }); // parsed once per process: compiling zod's fast path costs ~100 ms more than it saves
     if (!r.success) {
       for (const issue of r.error.issues) problems.push(`${name}.json[${issue.path.join("].")}: ${issue.message}`.replace(/\]\.(\w)/g, "].$1"));
       return [];
@@ -147,6 +149,14 @@ export function findOffer(id: string, c: Catalog = catalog()): Offer | undefined
   return c.offers.find((o) => o.id === q || norm(o.name) === q);
 }
 
+/** What a table's "source" column says for each price confidence (see PriceConfidence in ./schema). */
+export const PRICE_CONFIDENCE_LABEL: Readonly<Record<Offer["priceConfidence"], string>> = { confirmed: "confirmed", secondary: "secondary source", estimate: "estimate" };
+
+/** How sure an offer's price is and when it was read, for a table's "source" column: "secondary source, 2026-08-22". */
+export function formatPriceSource(o: Pick<Offer, "priceConfidence" | "priceRead">): string {
+  return `${PRICE_CONFIDENCE_LABEL[o.priceConfidence]}, ${o.priceRead}`;
+}
+
 export function findLocation(provider: string, id: string, c: Catalog = catalog()): Location | undefined {
   return c.locations.find((l) => l.provider === provider && l.id === norm(id));
 }
@@ -205,4 +215,43 @@ export function findImage(engine: "vllm" | "llamacpp" | "ollama" | "cpu", vendor
 /** `repository@sha256:…` of a catalog image, or null when it has no digest. */
 export function imageRef(i: ContainerImage): string | null {
   return i.digest === null ? null : `${i.repository}@${i.digest}`;
+}
+
+// Host CPUs (core/catalog/data/cpus.json), for CPU inference speed; validated apart from the rest.
+
+/** Validates raw CPU data against the offers; throws with the field of every problem. */
+export function validateCpus(raw: unknown, offers: readonly Offer[] = catalog().offers): CpuCatalog {
+  const r = CpuCatalog.safeParse(raw);
+  if (!r.success) {
+    const where = (path: PropertyKey[]): string => path.map((k) => (typeof k === "number" ? `[${k}]` : `.${String(k)}`)).join("");
+    const problems = r.error.issues.map((i) => `cpus.json${where(i.path)}: ${i.message}`);
+    throw new Error(`catalog is invalid:\n  ${problems.join("\n  ")}`);
+  }
+  const problems: string[] = [];
+  const cpuIds = new Set(r.data.cpus.map((c) => c.id));
+  const offerIds = new Set(offers.map((o) => o.id));
+  r.data.offers.forEach((o, i) => {
+    if (!cpuIds.has(o.cpu)) problems.push(`cpus.json.offers[${i}].cpu: "${o.cpu}" is not a CPU id in cpus.json`);
+    if (!offerIds.has(o.offer)) problems.push(`cpus.json.offers[${i}].offer: "${o.offer}" is not an offer id in offers.json`);
+  });
+  if (problems.length > 0) throw new Error(`catalog is invalid:\n  ${problems.join("\n  ")}`);
+  return r.data;
+}
+
+let cachedCpus: CpuCatalog | undefined;
+
+/** The bundled CPU data (validated once per process). */
+export function cpuCatalog(): CpuCatalog {
+  cachedCpus ??= validateCpus(cpusJson);
+  return cachedCpus;
+}
+
+/**
+ * The CPU an offer gives an inference engine: usable physical cores and memory bandwidth (GB/s),
+ * with the CPU model. Undefined when cpus.json has no entry for the offer.
+ */
+export function offerCpu(offerId: string, c: CpuCatalog = cpuCatalog()): (OfferCpu & { model: CpuModel }) | undefined {
+  const o = c.offers.find((x) => x.offer === norm(offerId));
+  const model = o && c.cpus.find((x) => x.id === o.cpu);
+  return o && model ? { ...o, model } : undefined;
 }

@@ -59,6 +59,24 @@ export const PowerLimitWatts = z
   .refine((r) => r.max >= r.min, { message: "max must be at least min", path: ["max"] });
 export type PowerLimitWatts = z.infer<typeof PowerLimitWatts>;
 
+/**
+ * Dense (no structured sparsity) tensor / matrix throughput of a GPU, TFLOPS (TOPS for int8), per
+ * data type it runs natively. For GeForce cards the 16-bit and fp8 rates are those with fp32
+ * accumulation (what inference kernels use), half the fp16-accumulate rate NVIDIA advertises.
+ * A data type the GPU lacks is absent. `sources` back these figures and the memory bandwidth.
+ */
+export const GpuTensorTflops = z
+  .object({
+    fp16: z.number().positive(),
+    bf16: z.number().positive().optional(),
+    fp8: z.number().positive().optional(),
+    int8: z.number().positive().optional(),
+    fp4: z.number().positive().optional(),
+    sources: Sources,
+  })
+  .strict();
+export type GpuTensorTflops = z.infer<typeof GpuTensorTflops>;
+
 export const GpuVendor = z.enum(["nvidia", "amd"]);
 export type GpuVendor = z.infer<typeof GpuVendor>;
 
@@ -82,8 +100,10 @@ export const Gpu = z
     /** Memory the driver reports as total (nvidia-smi `memory.total`), MiB. */
     usableMemoryMiB: z.number().int().positive(),
     memoryType: z.string(),
-    /** Memory bandwidth, GB/s. */
+    /** Peak memory bandwidth, GB/s (sources in `tensorTflops.sources` and `sources`). */
     bandwidthGBps: z.number().positive(),
+    /** Dense tensor TFLOPS per data type, for the speed model (core/sizing/speed.ts). */
+    tensorTflops: GpuTensorTflops,
     /** Board power / TDP, watts (default power cap). */
     boardPowerWatts: z.number().positive(),
     /** The range the power limit (`nvidia-smi -pl`, `amd-smi set --power-cap`) can be set to. */
@@ -100,6 +120,29 @@ export type Gpu = z.infer<typeof Gpu>;
 
 export const Provider = z.enum(["hetzner", "scaleway"]);
 export type Provider = z.infer<typeof Provider>;
+
+/**
+ * How sure an offer's price is. confirmed: read first-hand on the provider's own site, docs or
+ * API; secondary: read in a third party's copy or transcription of the provider's list (a
+ * mirror, a capture, the press); estimate: derived, a placeholder, or from an unattributed
+ * figure. Tables show it next to the price with the date it was read.
+ */
+export const PriceConfidence = z.enum(["confirmed", "secondary", "estimate"]);
+export type PriceConfidence = z.infer<typeof PriceConfidence>;
+
+/** The domains a provider's own price pages, docs and APIs live on. */
+export const PROVIDER_DOMAINS: Readonly<Record<string, readonly string[]>> = { hetzner: ["hetzner.com", "hetzner.cloud"], scaleway: ["scaleway.com"] };
+
+/** Whether a URL is on one of the provider's own domains (or a subdomain). */
+export function isProviderUrl(provider: string, url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return (PROVIDER_DOMAINS[provider] ?? []).some((d) => host === d || host.endsWith(`.${d}`));
+}
 
 export const Offer = z
   .object({
@@ -131,12 +174,22 @@ export const Offer = z
     locations: z.array(z.string()).min(1),
     /** listed: orderable when read; not-listed: no longer in the provider's matrix. */
     status: z.enum(["listed", "not-listed"]),
-    /** Date the price was read (YYYY-MM-DD). */
+    /** Date the price was read at {@link priceSource} (YYYY-MM-DD): how old the price is. */
     priceRead: IsoDate,
+    /** URL the price (per hour, per month, setup) was read from. */
+    priceSource: z.url(),
+    /** How sure the price is: see {@link PriceConfidence}. */
+    priceConfidence: PriceConfidence,
     notes: z.string().optional(),
     sources: Sources,
   })
-  .strict();
+  .strict()
+  .superRefine((o, ctx) => {
+    // "confirmed" means read on the provider's own site, docs or API: a first-party URL.
+    if (o.priceConfidence === "confirmed" && !isProviderUrl(o.provider, o.priceSource)) {
+      ctx.addIssue({ code: "custom", path: ["priceSource"], message: `a confirmed price needs the provider's own URL (${PROVIDER_DOMAINS[o.provider]?.join(" or ") ?? "none known"}); got ${o.priceSource}` });
+    }
+  });
 export type Offer = z.infer<typeof Offer>;
 
 /** Where a provider location sits, for EU-only rules and grid intensity. */
@@ -230,3 +283,55 @@ export const ContainerImage = z
     path: ["confidence"],
   });
 export type ContainerImage = z.infer<typeof ContainerImage>;
+
+/** A host CPU model: cores and memory system, for CPU inference speed (core/sizing/speed.ts). */
+export const CpuModel = z
+  .object({
+    /** Catalog id, kebab-case, e.g. `amd-epyc-9334`. */
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+    /** Marketing name, e.g. "AMD EPYC 9334". */
+    model: z.string(),
+    vendor: z.enum(["intel", "amd"]),
+    /** Physical cores per socket. */
+    cores: z.number().int().positive(),
+    /** Hardware threads per socket. */
+    threads: z.number().int().positive(),
+    /** Memory channels per socket. */
+    memoryChannels: z.number().int().positive(),
+    /** "DDR4" or "DDR5". */
+    memoryType: z.enum(["DDR4", "DDR5"]),
+    /** Memory transfer rate assumed, MT/s. */
+    memoryMTs: z.number().positive(),
+    /** Peak memory bandwidth of one socket, GB/s: channels × MT/s × 8 bytes. */
+    peakBandwidthGBs: z.number().positive(),
+    notes: z.string().optional(),
+    sources: Sources,
+  })
+  .strict()
+  .refine((c) => Math.abs(c.peakBandwidthGBs - (c.memoryChannels * c.memoryMTs * 8) / 1000) < 0.5, {
+    message: "peakBandwidthGBs must equal memoryChannels × memoryMTs × 8 / 1000",
+    path: ["peakBandwidthGBs"],
+  });
+export type CpuModel = z.infer<typeof CpuModel>;
+
+/** What one offer's CPU gives an inference engine: usable cores and memory bandwidth. */
+export const OfferCpu = z
+  .object({
+    /** Offer id in offers.json. */
+    offer: z.string(),
+    /** CPU id in cpus.json. */
+    cpu: z.string(),
+    /** Physical cores the offer gets (vCPUs / 2 for cloud instances). */
+    cores: z.number().positive(),
+    /** Memory bandwidth the offer can use, GB/s (estimated for shares of a host). */
+    memBandwidthGBs: z.number().positive(),
+    /** How far the cores and bandwidth can be trusted. */
+    confidence: z.enum(["primary", "secondary", "unconfirmed"]),
+    note: z.string().optional(),
+  })
+  .strict();
+export type OfferCpu = z.infer<typeof OfferCpu>;
+
+/** The contents of `core/catalog/data/cpus.json`. */
+export const CpuCatalog = z.object({ cpus: z.array(CpuModel), offers: z.array(OfferCpu) }).strict();
+export type CpuCatalog = z.infer<typeof CpuCatalog>;

@@ -1,5 +1,6 @@
 /** allowed-locations: providers and regions from an allow-list (EU-only by default). */
 import { PROVIDERS } from "../hosts";
+import { looksLikeIdentifier, notShown } from "./secrets";
 import type { Check, Finding } from "./types";
 
 export interface AllowedLocationsConfig {
@@ -25,6 +26,10 @@ export const allowedLocations: Check<AllowedLocationsConfig> = {
     if (ctx.fleet.hosts.length === 0) return { notApplicable: "the stack has no hosts" };
     const providers = cfg.providers.length > 0 ? cfg.providers : (ctx.config.allowed.providers ?? []);
     const regions = cfg.regions.length > 0 ? cfg.regions : (ctx.config.allowed.regions ?? []);
+    // Where the list comes from, and the list as messages show it: an entry that cannot be a
+    // location id (a token pasted into the wrong field) is named by its index, never shown.
+    const regionsFrom = cfg.regions.length > 0 ? "allowed-locations policy config regions" : "gpu-hosting:allowed.regions";
+    const shownRegions = regions.map((r, i) => (looksLikeIdentifier(r.trim()) ? r : notShown(r, `${regionsFrom}[${i}]`))).join(", ");
     const euOnly = cfg.euOnly || ctx.config.allowed.euOnly;
     const out: Finding[] = [];
     for (const h of ctx.fleet.hosts) {
@@ -33,7 +38,7 @@ export const allowedLocations: Check<AllowedLocationsConfig> = {
       }
       const owned = h.offerId === null;
       if (!owned && regions.length > 0 && !regions.includes(h.location)) {
-        out.push({ subject: `host ${h.name}`, message: `${h.provider} location ${h.location} is not allowed; allowed: ${regions.join(", ")}`, remediation: allowedLocations.remediationSteps });
+        out.push({ subject: `host ${h.name}`, message: `${h.provider} location ${h.location} is not allowed; allowed: ${shownRegions}`, remediation: allowedLocations.remediationSteps });
       }
       if (euOnly) {
         if (h.eu === null) {

@@ -1,6 +1,6 @@
 /** gpu-capability: the data type is native on the GPU generation and the engine supports the GPU. */
 import { findGpu } from "../catalog";
-import { dtypeSupportProblem } from "../sizing/estimate";
+import { dtypeSupportProblem, MIN_VLLM_COMPUTE_CAPABILITY, vllmSupportProblem } from "../sizing/estimate";
 import type { Check, Finding } from "./types";
 
 export const gpuCapability: Check<{ minVllmComputeCapability: number }> = {
@@ -11,7 +11,7 @@ export const gpuCapability: Check<{ minVllmComputeCapability: number }> = {
   remediationSteps:
     "Pick a data type the GPU runs natively (fp16 instead of bf16 before Ampere; awq/gptq int4 instead of fp8 before Ada), or a newer GPU; serve GPUs older than Volta (such as the Tesla P100) with llama.cpp and a GGUF type.",
   configSchema: {
-    minVllmComputeCapability: { type: "number", description: "lowest NVIDIA compute capability vLLM accepts", default: 7.0 },
+    minVllmComputeCapability: { type: "number", description: "lowest NVIDIA compute capability vLLM accepts", default: MIN_VLLM_COMPUTE_CAPABILITY },
   },
   run(ctx, cfg) {
     const onGpu = ctx.fleet.deployments.filter((d) => d.gpu !== null);
@@ -25,16 +25,9 @@ export const gpuCapability: Check<{ minVllmComputeCapability: number }> = {
       }
       const problem = dtypeSupportProblem(d.dtype, { memoryGiB: 0, dataTypes: gpu.dataTypes });
       if (problem) out.push({ subject: `deployment ${d.name}`, message: `${d.model} in ${d.dtype} on ${gpu.name} (${gpu.architecture}): ${problem}`, remediation: gpuCapability.remediationSteps });
-      if (d.engine === "vllm" && gpu.vendor === "nvidia") {
-        const cc = gpu.computeCapability === null ? NaN : Number(gpu.computeCapability);
-        if (!(cc >= cfg.minVllmComputeCapability)) {
-          out.push({
-            subject: `deployment ${d.name}`,
-            message: `vLLM needs compute capability ${cfg.minVllmComputeCapability.toFixed(1)} or newer; ${gpu.name} has ${gpu.computeCapability ?? "unknown"}: use engine llamacpp with a GGUF type`,
-            remediation: gpuCapability.remediationSteps,
-          });
-        }
-      }
+      // The same rule and words as estimate()'s verdict (core/sizing/estimate.ts).
+      const engineProblem = d.engine === "vllm" ? vllmSupportProblem({ memoryGiB: 0, name: gpu.name, vendor: gpu.vendor, computeCapability: gpu.computeCapability }, cfg.minVllmComputeCapability) : null;
+      if (engineProblem) out.push({ subject: `deployment ${d.name}`, message: engineProblem, remediation: gpuCapability.remediationSteps });
     }
     return out;
   },

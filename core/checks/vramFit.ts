@@ -1,4 +1,8 @@
-/** vram-fit: every deployment fits the memory of its GPUs at its context and concurrency. */
+/**
+ * vram-fit: every replica of every deployment fits the memory of its GPUs at its context and its
+ * share of the concurrency (`concurrency` is the deployment's total, split over its replicas).
+ */
+import { replicasOf } from "../config/replicas";
 import type { DeploymentSizing } from "../sizing/deployment";
 import { GiB } from "../sizing/memory";
 import type { Check, Finding } from "./types";
@@ -18,10 +22,10 @@ function verdict(s: DeploymentSizing): string {
 export const vramFit: Check<{ minFreeGiB: number }> = {
   name: "vram-fit",
   description:
-    "Checks that every deployment's weights, KV cache for its context × concurrency and engine overhead fit the memory of its GPUs at the configured utilisation.",
+    "Checks that every deployment's weights, KV cache for its context × its per-replica share of the concurrency (ceil(concurrency / replicas)) and engine overhead fit the memory of each replica's GPUs at the configured utilisation.",
   defaultEnforcement: () => "mandatory",
   remediationSteps:
-    "Lower the context or concurrency, quantise (fp8 on Ada/Hopper/Blackwell, awq/gptq int4 elsewhere), use an fp8 KV cache, add GPUs (tensor parallel), or move to a GPU with more memory. `gpu-hosting fit <model> --context … --concurrency …` lists what fits.",
+    "Lower the context or concurrency, add replicas (hosts, or cluster replicas) to split the concurrency, quantise (fp8 on Ada/Hopper/Blackwell, awq/gptq int4 elsewhere), use an fp8 KV cache, add GPUs (tensor parallel), or move to a GPU with more memory. `gpu-hosting fit <model> --context … --concurrency …` lists what fits.",
   configSchema: {
     minFreeGiB: { type: "number", description: "KV-cache headroom per GPU beyond the asked context × concurrency, GiB", default: 0, minimum: 0 },
   },
@@ -44,6 +48,7 @@ export const vramFit: Check<{ minFreeGiB: number }> = {
       const neededKv = (s.result.requiredTokens * s.result.kvBytesPerToken) / GiB;
       const headroomShort = s.fits && g.kvCacheGiB - neededKv < cfg.minFreeGiB;
       if (s.fits && !headroomShort) return;
+      const replicas = replicasOf(d);
       const alt = s.alternatives;
       const would = alt
         ? [
@@ -57,7 +62,8 @@ export const vramFit: Check<{ minFreeGiB: number }> = {
         message:
           `gpu-hosting:deployments[${i}] ${s.model} (${s.dtype}, ${s.engine}) on ${where}: ` +
           `weights ${r1(g.weightsGiB)} GiB + activations ${r1(g.activationGiB)} GiB + overhead ${r1(g.overheadGiB)} GiB, ` +
-          `KV cache ${r1(g.kvCacheGiB)} GiB (${s.result.kvCacheTokens} tokens) for ${s.result.concurrency} × ${s.result.maxModelLen} tokens ` +
+          `KV cache ${r1(g.kvCacheGiB)} GiB (${s.result.kvCacheTokens} tokens) for ${s.result.concurrency} × ${s.result.maxModelLen} tokens per replica ` +
+          `(total concurrency ${d.concurrency} over ${replicas} replica${replicas === 1 ? "" : "s"}) ` +
           `(${r1(neededKv)} GiB needed${cfg.minFreeGiB > 0 ? ` + ${cfg.minFreeGiB} GiB headroom` : ""}): ` +
           (headroomShort ? "less headroom than configured" : verdict(s)) +
           (would.length > 0 ? `; would fit: ${would.join(", or ")}` : ""),

@@ -47,7 +47,7 @@ export const DeploymentConfig = z
     name: Name,
     /** Hugging Face repo id or catalog alias. */
     model: z.string(),
-    /** Hosts that each run one replica. */
+    /** Hosts that each run one replica (and serve an equal share of `concurrency`). */
     hosts: z.array(Name).min(1).optional(),
     /** A cluster (clusters[].name) that runs the deployment, instead of hosts. */
     cluster: Name.optional(),
@@ -69,7 +69,11 @@ export const DeploymentConfig = z
     kvCacheDtype: z.enum(KV_CACHE_DTYPES).default("auto"),
     /** Context per request. @default 8192 */
     context: Tokens.default(8192),
-    /** Requests served at full context at once. @default 1 */
+    /**
+     * Requests served at full context at once, in total: split over the replicas (hosts, or the
+     * cluster's replicas; `autoscaling.minReplicas` when autoscaling), each sized and started for
+     * ceil(concurrency / replicas) (core/config/replicas.ts). @default 1
+     */
     concurrency: z.number().int().positive().default(1),
     /** @default 0.9 */
     gpuMemoryUtilization: z.number().gt(0).max(1).default(0.9),

@@ -4,6 +4,7 @@
  */
 import { parse as parseIp, type IPv4, type IPv6 } from "ipaddr.js";
 import { closest, findGpu, gpuPowerLimitRange, type Catalog, type Gpu, type Offer } from "../catalog";
+import { looksLikeIdentifier, quotedId } from "../checks/redact";
 import type { ResolvedHost, SecretNeed } from "./types";
 
 const list = (values: readonly string[]): string => values.join(", ");
@@ -28,22 +29,26 @@ export interface OfferQuery {
   unlistedFix?: string;
 }
 
-/** Finds a rented host's offer and checks its location. Returns the offer or the problems. */
+/**
+ * Finds a rented host's offer and checks its location. Returns the offer or the problems, which
+ * quote the given name and location only when they could be identifiers ({@link quotedId}): a
+ * token pasted into `type` or `zone` is named by its field, never shown.
+ */
 export function findHostOffer(q: OfferQuery, c: Catalog): Offer | { problems: string[] } {
   const offers = c.offers.filter((o) => o.provider === q.provider && o.kind === q.offerKind);
   const listed = offers.filter((o) => o.status === "listed").map((o) => o.name);
   const offer = offers.find((o) => o.name.toLowerCase() === q.name.trim().toLowerCase());
   if (!offer) {
-    const hint = closest(q.name, listed, 1);
-    return { problems: [`${q.path}.${q.field}: "${q.name}" is not a ${q.noun}; allowed: ${list(listed)}${hint.length ? `; did you mean ${hint[0]}?` : ""}`] };
+    const hint = looksLikeIdentifier(q.name.trim()) ? closest(q.name, listed, 1) : [];
+    return { problems: [`${q.path}.${q.field}: ${quotedId(q.name)} is not a ${q.noun}; allowed: ${list(listed)}${hint.length ? `; did you mean ${hint[0]}?` : ""}`] };
   }
   if (offer.status !== "listed" && !q.allowUnlisted) {
     const by = q.provider === "scaleway" ? "Scaleway" : "Hetzner";
-    return { problems: [`${q.path}.${q.field}: "${q.name}" is no longer listed by ${by}; pick a listed one: ${list(listed)}${q.unlistedFix ?? ""}`] };
+    return { problems: [`${q.path}.${q.field}: ${quotedId(q.name)} is no longer listed by ${by}; pick a listed one: ${list(listed)}${q.unlistedFix ?? ""}`] };
   }
   const location = q.location.trim().toLowerCase();
   if (!offer.locations.includes(location)) {
-    return { problems: [`${q.path}.${q.locationField}: "${q.location}" does not offer ${offer.name}; it is offered in ${offer.locations.join(", ")}`] };
+    return { problems: [`${q.path}.${q.locationField}: ${quotedId(q.location)} does not offer ${offer.name}; it is offered in ${offer.locations.join(", ")}`] };
   }
   return offer;
 }

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { closest, findGpu, type Catalog, type Gpu } from "../catalog";
+import { quotedId, shownId } from "../checks/redact";
 import { HostBase } from "../config/common";
 import { compareInventory, parseProbeOutput, parsePublicKey, type ProbeResult } from "../probe/ssh";
 import { defineHostKind } from "./types";
@@ -67,7 +68,8 @@ function inventoryGpu(path: string, gpu: string | null, c: Catalog): Gpu | null 
   if (gpu === null) return null;
   const g = findGpu(gpu, c);
   if (g) return g;
-  return { problem: `${path}.inventory.gpu: "${gpu}" is not in the GPU catalog; closest: ${closest(gpu, c.gpus.map((x) => x.id)).join(", ")} (\`gpu-hosting catalog gpus\` lists them)` };
+  const hint = shownId(gpu) === gpu ? `; closest: ${closest(gpu, c.gpus.map((x) => x.id)).join(", ")}` : "";
+  return { problem: `${path}.inventory.gpu: ${quotedId(gpu)} is not in the GPU catalog${hint} (\`gpu-hosting catalog gpus\` lists them)` };
 }
 
 /** Every problem with an owned host's settings, each starting with `path`. Pure. */
@@ -78,7 +80,7 @@ export function ownedHostProblems(path: string, s: OwnedHostSettings, c: Catalog
   const n = s.inventory.gpuCount;
   if (!Number.isInteger(n) || n < 0) problems.push(`${path}.inventory.gpuCount: ${n} is not a GPU count; use a whole number, 0 for a CPU-only host`);
   else if (s.inventory.gpu === null && n !== 0) problems.push(`${path}.inventory.gpuCount: ${n} GPUs declared with inventory.gpu null (CPU-only); name the GPU (a catalog id, e.g. "rtx-4090") or set gpuCount: 0`);
-  else if (s.inventory.gpu !== null && n === 0) problems.push(`${path}.inventory.gpuCount: 0 with inventory.gpu "${s.inventory.gpu}"; give the number of GPUs, or set gpu: null for a CPU-only host`);
+  else if (s.inventory.gpu !== null && n === 0) problems.push(`${path}.inventory.gpuCount: 0 with inventory.gpu ${quotedId(s.inventory.gpu)}; give the number of GPUs, or set gpu: null for a CPU-only host`);
   try {
     parsePublicKey(s.hostKey);
   } catch (e) {

@@ -5,6 +5,7 @@
  */
 import { findGpu } from "../catalog";
 import { renderHardeningCloudConfig } from "../cloudinit";
+import { concurrencyPerReplica } from "../config/replicas";
 import type { DeploymentConfig, StackConfig } from "../config/schema";
 import type { Fleet, HostFacts } from "../fleet";
 import { planPrivateNetwork } from "../hetzner/network";
@@ -119,7 +120,8 @@ export function planHost(h: HostConfig, facts: HostFacts, config: StackConfig, f
       deployment: d.name,
       sizing,
       context: d.context,
-      concurrency: d.concurrency,
+      // This host runs one replica: its share of the deployment's total concurrency.
+      concurrency: concurrencyPerReplica(d),
       gpuMemoryUtilization: d.gpuMemoryUtilization,
       kvCacheDtype: d.kvCacheDtype,
       gpuVendor: facts.gpuVendor,

@@ -1,7 +1,7 @@
 /**
  * Host probe: one read-only shell script that prints every fact between marker lines, a pure parser
  * for its output, a pure inventory comparison, and {@link probeHost}, which runs the script over SSH
- * with `ssh2` (strict host key checking when a key is pinned). The script and its parser are shared
+ * with `ssh2` (strict host key checking: a pinned key, or trust on first use only when asked for). The script and its parser are shared
  * by `gpu-hosting discover` and the `onprem.Host` component (which runs it with `@pulumi/command`).
  */
 import { createHash } from "node:crypto";
@@ -66,6 +66,35 @@ export function fingerprint(key: PublicKey | Buffer): string {
 
 /** "ssh-ed25519 AAAA…" */
 export const formatPublicKey = (k: PublicKey): string => `${k.type} ${k.base64}`;
+
+/** A pinned host key: the whole public key, or only its "SHA256:…" fingerprint (as `ssh-keygen -lf` prints it). */
+export type HostKeyPin = { key: PublicKey } | { fingerprint: string };
+
+/** An OpenSSH SHA-256 fingerprint: "SHA256:" and 43 characters of unpadded base64. */
+const FINGERPRINT = /^SHA256:([A-Za-z0-9+/]{43})=?$/;
+
+/**
+ * Parses a host key pin: "ssh-ed25519 AAAA… [comment]" or "SHA256:<43 base64 characters>" (also the
+ * whole `ssh-keygen -lf` line, "256 SHA256:… comment (ED25519)").
+ * @throws Error saying what was received and the two accepted forms.
+ */
+export function parseHostKeyPin(text: string): HostKeyPin {
+  const t = text.trim();
+  const fp = /^(?:\d+\s+)?(SHA256:\S+)(?:\s.*)?$/.exec(t);
+  if (fp && fp[1] !== undefined) {
+    const m = FINGERPRINT.exec(fp[1]);
+    if (!m) throw new Error(`got a "SHA256:" fingerprint of ${fp[1].length - 7} characters; expected "SHA256:" and 43 characters of base64, as \`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\` prints it`);
+    return { fingerprint: `SHA256:${m[1]}` };
+  }
+  try {
+    return { key: parsePublicKey(t) };
+  } catch (e) {
+    throw new Error(`${(e as Error).message}, or its fingerprint "SHA256:…" (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)`);
+  }
+}
+
+/** The fingerprint a pin stands for. */
+export const pinFingerprint = (pin: HostKeyPin): string => ("key" in pin ? fingerprint(pin.key) : pin.fingerprint);
 
 // ---------------------------------------------------------------------------------------------
 // The probe script
@@ -179,7 +208,7 @@ export interface ProbeResult {
   /** MemTotal, GiB (unrounded; a little under the installed RAM). */
   memTotalGiB: number;
   os: OsRelease;
-  /** The host key the connection verified (pinned) or was offered (accept-new). */
+  /** The host key the connection verified (pinned) or accepted on first use (trustOnFirstUse). */
   hostKey: PublicKey;
   /** OpenSSH-style "SHA256:…" fingerprint of {@link hostKey}. */
   hostKeyFingerprint: string;
@@ -322,8 +351,11 @@ export function compareInventory(
 /** Why a probe failed; `code` lets callers (the CLI) map it to a fix. */
 export class ProbeError extends Error {
   constructor(
-    readonly code: "connect" | "timeout" | "auth" | "host-key" | "private-key" | "command" | "output",
+    /** "host-key": the server's key differs from the pinned one; "host-key-unknown": nothing was pinned and trust on first use was not asked for. */
+    readonly code: "connect" | "timeout" | "auth" | "host-key" | "host-key-unknown" | "private-key" | "command" | "output",
     message: string,
+    /** The host key the server presented, when the failure is about it. */
+    readonly presented?: PublicKey,
   ) {
     super(message);
     this.name = "ProbeError";
@@ -335,10 +367,22 @@ export interface ProbeHostOptions {
   /** @default 22 */
   port?: number;
   username: string;
-  /** Private key text (OpenSSH or PEM format, unencrypted). */
-  privateKey: string | Buffer;
-  /** Pinned host key "ssh-ed25519 AAAA…": the connection is refused unless the server presents exactly this key. Without it any key is accepted and reported. */
+  /** Private key text (OpenSSH or PEM format, unencrypted). Give this or {@link agent}. */
+  privateKey?: string | Buffer;
+  /** ssh-agent socket path (the value of SSH_AUTH_SOCK): the agent's keys sign instead of {@link privateKey}. */
+  agent?: string;
+  /**
+   * Pinned host key, "ssh-ed25519 AAAA…" or its fingerprint "SHA256:…": the connection is refused
+   * unless the server presents exactly this key.
+   */
   hostKey?: string;
+  /**
+   * Without {@link hostKey}: accept whatever key the server presents (and report it). When false
+   * (the default) and nothing is pinned, the probe stops right after the key exchange, before
+   * authenticating, with a "host-key-unknown" ProbeError that carries the presented key.
+   * @default false
+   */
+  trustOnFirstUse?: boolean;
   /** Whole probe (connect, handshake, run), milliseconds. @default 30000 */
   timeoutMs?: number;
 }
@@ -354,33 +398,47 @@ const ALGORITHMS_FOR: Record<string, ServerHostKeyAlgorithm[]> = {
 export async function probeHost(o: ProbeHostOptions): Promise<ProbeResult> {
   const port = o.port ?? 22;
   const where = `${o.username}@${o.host}:${port}`;
-  const pinned = o.hostKey === undefined ? undefined : parsePublicKey(o.hostKey);
+  const pin = o.hostKey === undefined ? undefined : parseHostKeyPin(o.hostKey);
+  const pinnedKey = pin && "key" in pin ? pin.key : undefined;
+  if (o.privateKey === undefined && o.agent === undefined) throw new ProbeError("private-key", "no private key and no ssh-agent socket given: pass privateKey or agent");
   // ssh2 is loaded on first use: every other CLI command starts faster without it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Client, utils } = require("ssh2") as typeof import("ssh2");
-  const parsedKey = utils.parseKey(o.privateKey);
-  if (parsedKey instanceof Error) throw new ProbeError("private-key", `the private key cannot be used: ${parsedKey.message} (an encrypted key needs decrypting first: ssh-keygen -p -N "" -f <copy>)`);
+  if (o.privateKey !== undefined) {
+    const parsedKey = utils.parseKey(o.privateKey);
+    if (parsedKey instanceof Error) throw new ProbeError("private-key", `the private key cannot be used: ${parsedKey.message} (an encrypted key needs decrypting first: ssh-keygen -p -N "" -f <copy>, or load it into ssh-agent)`);
+  }
 
   let seen: PublicKey | undefined;
-  let mismatch: string | undefined;
+  let refused: ProbeError | undefined;
   const config: ConnectConfig = {
     host: o.host,
     port,
     username: o.username,
-    privateKey: o.privateKey,
+    ...(o.privateKey !== undefined ? { privateKey: o.privateKey } : { agent: o.agent }),
     readyTimeout: o.timeoutMs ?? 30000,
     hostVerifier: (blob: Buffer): boolean => {
       seen = { type: blobType(blob) ?? "unknown", base64: blob.toString("base64") };
-      if (pinned && seen.base64 !== pinned.base64) {
-        mismatch =
-          `host key mismatch for ${o.host}:${port}: pinned ${pinned.type} ${fingerprint(pinned)}, server presented ${seen.type} ${fingerprint(blob)}. ` +
-          `If the host was reinstalled, check the new key on its console (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and update hostKey; otherwise do not connect`;
+      if (pin && fingerprint(blob) !== pinFingerprint(pin)) {
+        const pinnedText = pinnedKey ? `${pinnedKey.type} ${fingerprint(pinnedKey)}` : pinFingerprint(pin);
+        refused = new ProbeError(
+          "host-key",
+          `host key mismatch for ${o.host}:${port}: pinned ${pinnedText}, server presented ${seen.type} ${fingerprint(blob)}. ` +
+            `If the host was reinstalled, check the new key on its console (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and update hostKey; otherwise do not connect`,
+          seen,
+        );
+        return false;
+      }
+      if (!pin && !o.trustOnFirstUse) {
+        refused = new ProbeError("host-key-unknown", `${o.host}:${port} presented the host key ${seen.type} ${fingerprint(blob)}, which nothing pins; the connection was closed before authenticating`, seen);
         return false;
       }
       return true;
     },
   };
-  if (pinned) config.algorithms = { serverHostKey: ALGORITHMS_FOR[pinned.type] ?? [pinned.type as ServerHostKeyAlgorithm] };
+  // A whole key fixes the algorithm; with a fingerprint or nothing pinned, ssh2's default order
+  // (ssh-ed25519 first) makes the server present the key `ssh-keygen -lf` is usually run on.
+  if (pinnedKey) config.algorithms = { serverHostKey: ALGORITHMS_FOR[pinnedKey.type] ?? [pinnedKey.type as ServerHostKeyAlgorithm] };
 
   const stdout = await new Promise<string>((resolve, reject) => {
     const conn = new Client();
@@ -395,11 +453,14 @@ export async function probeHost(o: ProbeHostOptions): Promise<ProbeResult> {
     };
     const timer = setTimeout(() => finish(new ProbeError("timeout", `no answer from ${where} within ${o.timeoutMs ?? 30000} ms`)), (o.timeoutMs ?? 30000) + 1000);
     conn.on("error", (e: Error & { level?: string; code?: string }) => {
-      if (mismatch) return finish(new ProbeError("host-key", mismatch));
-      if (e.level === "client-authentication") return finish(new ProbeError("auth", `${where} refused the key (${e.message}); add its public key to ~${o.username}/.ssh/authorized_keys on the host`));
+      if (refused) return finish(refused);
+      if (e.level === "client-authentication") {
+        const what = o.privateKey !== undefined ? "the key" : "every key the ssh-agent offered";
+        return finish(new ProbeError("auth", `${where} refused ${what} (${e.message}); add its public key to ~${o.username}/.ssh/authorized_keys on the host`));
+      }
       if (e.level === "client-timeout") return finish(new ProbeError("timeout", `${where}: ${e.message}`));
-      if (pinned && /host key|no matching/i.test(e.message)) {
-        return finish(new ProbeError("host-key", `${where} offers no ${pinned.type} host key, the type of the pinned key (${fingerprint(pinned)}): ${e.message}`));
+      if (pinnedKey && /host key|no matching/i.test(e.message)) {
+        return finish(new ProbeError("host-key", `${where} offers no ${pinnedKey.type} host key, the type of the pinned key (${fingerprint(pinnedKey)}): ${e.message}`));
       }
       finish(new ProbeError("connect", `cannot connect to ${o.host}:${port} (${e.code ?? e.message}); check the address, the port and that sshd runs and is reachable`));
     });

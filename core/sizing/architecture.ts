@@ -3,15 +3,20 @@
  * parameters. Pure: no I/O, no `@pulumi/*`.
  *
  * Supported families: dense decoder-only transformers (Llama, Mistral, Qwen2/Qwen3, Gemma 2/3,
- * Phi-3/4, OPT-style MHA), mixture-of-experts (Mixtral, Qwen2-MoE, Qwen3-MoE, gpt-oss) and
- * DeepSeek V2/V3 with multi-head latent attention (MLA). Multimodal configs (`text_config` +
- * `vision_config`) are read through their text model; a SigLIP/ViT-style vision tower is counted
- * separately.
+ * Phi-3/4, Granite, OLMo 2, Cohere), plain-MLP and parallel-block families (GPT-2, GPT-BigCode,
+ * GPT-J, GPT-NeoX/Pythia, Phi-1/2, Falcon, BLOOM, StarCoder2, OPT), mixture-of-experts (Mixtral,
+ * Qwen2/3-MoE, gpt-oss, GraniteMoE, Jamba) with shared experts, DeepSeek V2/V3 with multi-head
+ * latent attention (MLA), and hybrid attention/state-space models (Jamba, Granite 4, Nemotron-H,
+ * Bamba, Qwen3-Next) whose Mamba or DeltaNet layers keep no KV cache. Family layouts live in
+ * families.ts. Multimodal configs (`text_config` + `vision_config`) are read through their text
+ * model; a SigLIP/ViT-style vision tower is counted separately.
  */
 
 import { firstNum, FIX, isObject, ModelConfigError, num, optNum, VISION_RANGES, type Json } from "./configFields";
+import { familyTraits, hybridLayout, layerSpecs, ssmLayerParameters, TIED_BY_DEFAULT, type FamilyTraits, type Mixer, type SsmSpec } from "./families";
 
 export { ModelConfigError } from "./configFields";
+export type { FamilyTraits, Mixer, SsmSpec } from "./families";
 
 /** How a model's configuration looks after normalisation. All sizes are element counts. */
 export interface ModelArchitecture {
@@ -32,8 +37,12 @@ export interface ModelArchitecture {
   gatedMlp: boolean;
   mlpBias: boolean;
   moe: MoeSpec | null;
-  /** RMS/LayerNorm vectors per decoder layer (2 for Llama, 4 for Gemma 2/3). */
+  /** RMS/LayerNorm vectors per decoder layer (2 for Llama, 4 for Gemma 2/3, 1 for parallel blocks). */
   normsPerLayer: number;
+  /** Block layout, biases, learned positions and stored buffers of the family (families.ts). */
+  family: FamilyTraits;
+  /** Mixer sizes of the state-space / linear-attention layers of a hybrid model, or null. */
+  ssm: SsmSpec | null;
   /** Parameters of a vision tower and projector, 0 for text-only models. */
   visionParameters: number;
   /** `torch_dtype` / `dtype` of the checkpoint, e.g. "bfloat16". */
@@ -53,6 +62,8 @@ export interface AttentionSpec {
   oBias: boolean;
   /** Per-head RMSNorm on q and k (Qwen3, Gemma 3). */
   qkNorm: boolean;
+  /** q_proj also yields a sigmoid output gate per head (Qwen3-Next): twice the query width. */
+  outputGate: boolean;
   /** Learned attention-sink logits per head (gpt-oss). */
   sinks: boolean;
   mla: MlaSpec | null;
@@ -76,6 +87,8 @@ export interface MoeSpec {
   sharedExpertIntermediateSize: number;
   /** Qwen2-MoE gates its shared expert with a 1-output linear layer. */
   sharedExpertGate: boolean;
+  /** Experts with a gate (three matrices) or plain up/down (Nemotron-H: two). */
+  expertGated: boolean;
   /** Router bias vector (gpt-oss; DeepSeek V3's e_score_correction_bias). */
   routerBias: boolean;
   /** Biases inside each expert (gpt-oss). */
@@ -83,10 +96,15 @@ export interface MoeSpec {
 }
 
 export interface LayerSpec {
-  /** Sliding-window layers keep at most `slidingWindow` tokens. */
-  attention: "full" | "sliding";
+  /**
+   * Sliding-window layers keep at most `slidingWindow` tokens; "none" marks a layer without
+   * attention (a Mamba or DeltaNet mixer, or Nemotron-H's MLP-only layers): no per-token KV cache.
+   */
+  attention: "full" | "sliding" | "none";
   slidingWindow: number | null;
-  mlp: "dense" | "moe";
+  /** What mixes tokens in this layer. */
+  mixer: Mixer;
+  mlp: "dense" | "moe" | "none";
 }
 
 export interface CheckpointQuantization {
@@ -112,10 +130,14 @@ export interface ParameterBreakdown {
   /** Shared experts and their gates. */
   sharedExperts: number;
   router: number;
+  /** Mamba / DeltaNet mixers of a hybrid model, all layers. */
+  ssm: number;
   /** Norm vectors and attention sinks. */
   norms: number;
   vision: number;
   total: number;
+  /** Non-parameter tensors the checkpoint also stores (GPT-2's causal masks); not in `total`. */
+  storedBuffers: number;
   /** Parameters used per token: routed experts scaled by experts-per-token / experts. */
   active: number;
 }
@@ -141,9 +163,6 @@ const MODEL_TYPE_DEFAULTS: Readonly<Record<string, Json>> = {
 };
 const TYPE_DEFAULTS: ReadonlyMap<string, Json> = new Map([...Object.entries(MODEL_TYPE_DEFAULTS), ["gemma3", MODEL_TYPE_DEFAULTS.gemma3_text!]]);
 
-/** Model types whose config default is tied input/output embeddings. */
-const TIED_BY_DEFAULT = new Set(["gemma", "gemma2", "gemma3", "gemma3_text", "opt"]);
-
 /**
  * Parses a Hugging Face `config.json` object (already JSON-decoded) into a
  * {@link ModelArchitecture}. Throws {@link ModelConfigError} naming the missing or bad field.
@@ -160,15 +179,15 @@ export function parseHfConfig(raw: unknown, where = "config"): ModelArchitecture
   const opt = (key: string): number | undefined => optNum(text, key, textWhere);
   const first = (keys: string[]): number | undefined => firstNum(text, keys, textWhere);
 
-  const H = first(["hidden_size", "d_model", "n_embd"]) ?? num(text, "hidden_size", textWhere);
+  const H = first(["hidden_size", "d_model", "n_embd", "n_embed"]) ?? num(text, "hidden_size", textWhere);
   const numLayers = first(["num_hidden_layers", "n_layer", "num_layers"]) ?? num(text, "num_hidden_layers", textWhere);
   const numHeads = first(["num_attention_heads", "n_head"]) ?? num(text, "num_attention_heads", textWhere);
   const vocabSize = opt("vocab_size") ?? optNum(outer, "vocab_size", where) ?? num(text, "vocab_size", textWhere);
-  const numKvHeads = opt("num_key_value_heads") ?? numHeads;
+  const numKvHeads = kvHeadsOf(text, modelType, numHeads, textWhere);
   if (numKvHeads > numHeads) {
     throw new ModelConfigError(`${textWhere}.num_key_value_heads: ${numKvHeads} is more than num_attention_heads (${numHeads}); the allowed range is 1–${numHeads}; ${FIX}`);
   }
-  const givenHeadDim = opt("head_dim");
+  const givenHeadDim = first(["head_dim", "attention_head_dim"]);
   if (givenHeadDim === undefined && !Number.isInteger(H / numHeads)) {
     throw new ModelConfigError(`${textWhere}.num_attention_heads: ${numHeads} does not divide hidden_size (${H}) and there is no head_dim; give head_dim or check the file (${FIX})`);
   }
@@ -176,13 +195,7 @@ export function parseHfConfig(raw: unknown, where = "config"): ModelArchitecture
   const tieRaw = text.tie_word_embeddings ?? outer.tie_word_embeddings;
   const tieWordEmbeddings = typeof tieRaw === "boolean" ? tieRaw : TIED_BY_DEFAULT.has(modelType);
   const maxPositionEmbeddings = first(["max_position_embeddings", "max_sequence_length", "n_positions", "seq_length"]) ?? 4096;
-
-  const isQwen2 = modelType === "qwen2" || modelType === "qwen2_moe";
-  const isGptOss = modelType === "gpt_oss";
-  const isGemma = modelType.startsWith("gemma");
-  const isGemma3 = modelType.startsWith("gemma3");
-  const isOpt = modelType === "opt";
-  const attentionBias = text.attention_bias === true || isQwen2 || isGptOss || isOpt;
+  const family = familyTraits({ text, modelType, where: textWhere, hiddenSize: H, numLayers, numHeads, numKvHeads, headDim, maxPositions: maxPositionEmbeddings });
 
   // Multi-head latent attention (DeepSeek V2/V3).
   let mla: MlaSpec | null = null;
@@ -202,37 +215,48 @@ export function parseHfConfig(raw: unknown, where = "config"): ModelArchitecture
     numHeads,
     numKvHeads: mla ? 1 : numKvHeads,
     headDim: mla ? mla.qkNopeHeadDim + mla.qkRopeHeadDim : headDim,
-    qkvBias: attentionBias,
-    oBias: (text.attention_bias === true && !isQwen2) || isGptOss || isOpt,
-    qkNorm: modelType.startsWith("qwen3") || isGemma3,
-    sinks: isGptOss,
+    qkvBias: family.qkvBias,
+    oBias: family.oBias,
+    qkNorm: family.qkNormElements > 0,
+    outputGate: modelType === "qwen3_next" || text.attn_output_gate === true,
+    sinks: modelType === "gpt_oss",
     mla,
   };
 
   // Mixture of experts.
   let moe: MoeSpec | null = null;
   const numExperts = first(["num_local_experts", "num_experts", "n_routed_experts"]);
+  const sharedExpertIntermediateSize = first(["shared_expert_intermediate_size", "moe_shared_expert_intermediate_size", "shared_intermediate_size"]) ?? 0;
   if (numExperts !== undefined && numExperts > 1) {
     const expertsPerToken = first(["num_experts_per_tok", "experts_per_token", "num_experts_per_token"]) ?? num(text, "num_experts_per_tok", textWhere);
     if (expertsPerToken > numExperts) {
       throw new ModelConfigError(`${textWhere}.num_experts_per_tok: ${expertsPerToken} is more than the ${numExperts} experts; the allowed range is 1–${numExperts}; ${FIX}`);
     }
     const expertIntermediateSize = opt("moe_intermediate_size") ?? opt("intermediate_size") ?? num(text, "moe_intermediate_size", textWhere);
-    const sharedExpertIntermediateSize = opt("shared_expert_intermediate_size") ?? 0;
     moe = {
       numExperts,
       expertsPerToken,
       expertIntermediateSize,
-      sharedExperts: opt("n_shared_experts") ?? 0,
+      // Llama 4 runs one shared expert of the routed experts' width beside them.
+      sharedExperts: opt("n_shared_experts") ?? (modelType.startsWith("llama4") ? 1 : 0),
       sharedExpertIntermediateSize,
-      sharedExpertGate: modelType === "qwen2_moe" && sharedExpertIntermediateSize > 0,
-      routerBias: isGptOss || text.topk_method === "noaux_tc",
-      expertBias: isGptOss,
+      sharedExpertGate: (modelType === "qwen2_moe" || modelType === "qwen3_next" || modelType.startsWith("qwen3_5")) && sharedExpertIntermediateSize > 0,
+      expertGated: modelType !== "nemotron_h",
+      routerBias: modelType === "gpt_oss" || text.topk_method === "noaux_tc" || modelType === "nemotron_h",
+      expertBias: modelType === "gpt_oss",
     };
+    // Nemotron-H states n_shared_experts but sizes the one shared expert separately.
+    if (modelType === "nemotron_h" && sharedExpertIntermediateSize > 0) moe.sharedExperts = 0;
   }
-  const denseIntermediateSize = opt("intermediate_size") ?? opt("ffn_dim") ?? (isOpt ? 4 * H : num(text, "intermediate_size", textWhere));
+  // Granite MoE models without routed experts are dense through their "shared" MLP.
+  const sharedOnly = modelType.startsWith("granitemoe") && moe === null ? opt("shared_intermediate_size") : undefined;
+  // Plain MLPs default to 4 × hidden (GPT-2, BLOOM); an all-MoE model (Qwen3.5 MoE) may state no dense width.
+  const plainDefault = family.gatedMlp ? (moe ? 0 : undefined) : 4 * H;
+  const denseIntermediateSize =
+    sharedOnly ?? first(["intermediate_size_mlp", "intermediate_size", "ffn_dim", "n_inner", "ffn_hidden_size"]) ?? plainDefault ?? num(text, "intermediate_size", textWhere);
 
-  const layers = layerSpecs(text, modelType, numLayers, moe !== null, textWhere);
+  const hybrid = hybridLayout(text, modelType, H, numLayers, textWhere);
+  const layers = layerSpecs(text, modelType, numLayers, moe !== null, textWhere, hybrid);
   const cfgDtype = text.torch_dtype ?? outer.torch_dtype ?? text.dtype ?? outer.dtype;
 
   return {
@@ -245,54 +269,24 @@ export function parseHfConfig(raw: unknown, where = "config"): ModelArchitecture
     attention,
     layers,
     denseIntermediateSize,
-    gatedMlp: !isOpt,
-    mlpBias: text.mlp_bias === true || isOpt,
+    gatedMlp: family.gatedMlp,
+    mlpBias: family.mlpBias,
     moe,
-    normsPerLayer: isGemma && modelType !== "gemma" ? 4 : 2,
+    normsPerLayer: family.normsPerLayer,
+    family,
+    ssm: hybrid?.ssm ?? null,
     visionParameters: isObject(outer.vision_config) ? visionTowerParameters(outer.vision_config, H, `${where}.vision_config`) : 0,
     checkpointDtype: typeof cfgDtype === "string" ? cfgDtype : "bfloat16",
     checkpointQuantization: readQuantizationConfig(outer.quantization_config ?? text.quantization_config),
   };
 }
 
-function layerSpecs(text: Json, modelType: string, numLayers: number, hasMoe: boolean, where: string): LayerSpec[] {
-  const opt = (key: string): number | undefined => optNum(text, key, where);
-  const window = opt("sliding_window") ?? null;
-  const layerTypes = Array.isArray(text.layer_types) ? (text.layer_types as unknown[]) : null;
-  const pattern = opt("sliding_window_pattern");
-  const useSliding = text.use_sliding_window;
-  const maxWindowLayers = opt("max_window_layers");
-  const firstDense = opt("first_k_dense_replace") ?? 0;
-  const moeFreq = opt("moe_layer_freq") ?? 1;
-  const sparseStep = opt("decoder_sparse_step") ?? 1;
-  const mlpOnly = new Set(Array.isArray(text.mlp_only_layers) ? (text.mlp_only_layers as unknown[]).map(Number) : []);
-
-  const out: LayerSpec[] = [];
-  for (let i = 0; i < numLayers; i++) {
-    let sliding = false;
-    if (window !== null) {
-      if (layerTypes && typeof layerTypes[i] === "string") {
-        sliding = (layerTypes[i] as string).includes("sliding");
-      } else if (modelType === "gemma2") {
-        sliding = i % 2 === 0;
-      } else if (modelType.startsWith("gemma3")) {
-        sliding = (i + 1) % (pattern ?? 6) !== 0;
-      } else if (modelType === "mistral" || modelType === "mixtral") {
-        sliding = true;
-      } else if (useSliding === true) {
-        // Qwen2-style: layers from max_window_layers on use the window.
-        sliding = maxWindowLayers === undefined || i >= maxWindowLayers;
-      }
-    }
-    let mlp: "dense" | "moe" = "dense";
-    if (hasMoe) {
-      const deepseekDense = i < firstDense || i % moeFreq !== 0;
-      const qwenDense = mlpOnly.has(i) || (i + 1) % sparseStep !== 0;
-      mlp = deepseekDense || qwenDense ? "dense" : "moe";
-    }
-    out.push({ attention: sliding ? "sliding" : "full", slidingWindow: sliding ? window : null, mlp });
-  }
-  return out;
+/** KV heads: GQA's num_key_value_heads, Falcon's num_kv_heads / multi_query, GPT-BigCode's multi_query. */
+function kvHeadsOf(text: Json, modelType: string, numHeads: number, where: string): number {
+  const given = firstNum(text, ["num_key_value_heads", "num_kv_heads"], where);
+  if (modelType === "falcon" && text.new_decoder_architecture !== true) return text.multi_query === false ? numHeads : 1;
+  if (modelType === "gpt_bigcode") return text.multi_query === false ? numHeads : 1;
+  return given ?? numHeads;
 }
 
 function readQuantizationConfig(q: unknown): CheckpointQuantization | null {
@@ -340,6 +334,7 @@ function visionTowerParameters(v: Json, textHidden: number, where: string): numb
 export function countParameters(a: ModelArchitecture): ParameterBreakdown {
   const H = a.hiddenSize;
   const att = a.attention;
+  const fam = a.family;
   let attentionPerLayer: number;
   if (att.mla) {
     const m = att.mla;
@@ -350,40 +345,48 @@ export function countParameters(a: ModelArchitecture): ParameterBreakdown {
   } else {
     const qOut = att.numHeads * att.headDim;
     const kvOut = att.numKvHeads * att.headDim;
-    attentionPerLayer = H * qOut + 2 * H * kvOut + qOut * H;
-    if (att.qkvBias) attentionPerLayer += qOut + 2 * kvOut;
+    const qProj = att.outputGate ? 2 * qOut : qOut;
+    attentionPerLayer = H * qProj + 2 * H * kvOut + qOut * H;
+    if (att.qkvBias) attentionPerLayer += qProj + 2 * kvOut;
     if (att.oBias) attentionPerLayer += H;
   }
-  const qkNorm = att.qkNorm ? 2 * att.headDim : 0;
-  const sinks = att.sinks ? att.numHeads : 0;
+  const attentionExtras = fam.qkNormElements + (att.sinks ? att.numHeads : 0);
 
-  const mlpParams = (inter: number, bias: boolean): number =>
-    (a.gatedMlp ? 3 : 2) * H * inter + (bias ? (a.gatedMlp ? 2 : 1) * inter + H : 0);
+  const mlpParams = (inter: number, bias: boolean, gated = a.gatedMlp): number => (gated ? 3 : 2) * H * inter + (bias ? (gated ? 2 : 1) * inter + H : 0);
 
+  let attention = 0;
+  let ssm = 0;
   let denseMlp = 0;
   let experts = 0;
   let sharedExperts = 0;
   let router = 0;
   let moeLayers = 0;
+  let layerNorms = 0;
+  const ssmPerLayer = a.ssm ? ssmLayerParameters(a.ssm, H) : 0;
   for (const layer of a.layers) {
+    if (layer.mixer === "attention") {
+      attention += attentionPerLayer;
+      layerNorms += attentionExtras;
+    } else if (layer.mixer !== "none") {
+      ssm += ssmPerLayer;
+    }
     if (layer.mlp === "moe" && a.moe) {
       const m = a.moe;
       moeLayers++;
-      experts += m.numExperts * mlpParams(m.expertIntermediateSize, m.expertBias);
-      sharedExperts += m.sharedExperts * mlpParams(m.expertIntermediateSize, false);
-      if (m.sharedExpertIntermediateSize > 0) sharedExperts += mlpParams(m.sharedExpertIntermediateSize, false);
+      experts += m.numExperts * mlpParams(m.expertIntermediateSize, m.expertBias, m.expertGated);
+      sharedExperts += m.sharedExperts * mlpParams(m.expertIntermediateSize, false, m.expertGated);
+      if (m.sharedExpertIntermediateSize > 0) sharedExperts += mlpParams(m.sharedExpertIntermediateSize, false, m.expertGated);
       if (m.sharedExpertGate) sharedExperts += H;
       router += H * m.numExperts + (m.routerBias ? m.numExperts : 0);
-    } else {
+    } else if (layer.mlp !== "none") {
       denseMlp += mlpParams(a.denseIntermediateSize, a.mlpBias);
     }
   }
-  const normWidth = a.modelType === "opt" ? 2 * H : H;
-  const norms = a.numLayers * (a.normsPerLayer * normWidth + qkNorm + sinks) + normWidth;
-  const attention = a.numLayers * attentionPerLayer;
-  const embedding = a.vocabSize * H + (a.modelType === "opt" ? 2050 * H : 0);
-  const lmHead = a.tieWordEmbeddings ? 0 : a.vocabSize * H;
-  const total = embedding + lmHead + attention + denseMlp + experts + sharedExperts + router + norms + a.visionParameters;
+  const normWidth = fam.normBias ? 2 * H : H;
+  const norms = layerNorms + a.numLayers * a.normsPerLayer * normWidth + (1 + fam.extraNorms) * normWidth;
+  const embedding = a.vocabSize * H + fam.learnedPositions * H;
+  const lmHead = a.tieWordEmbeddings ? 0 : a.vocabSize * H + (fam.lmHeadBias ? a.vocabSize : 0);
+  const total = embedding + lmHead + attention + ssm + denseMlp + experts + sharedExperts + router + norms + a.visionParameters;
   const activeExperts = a.moe && moeLayers > 0 ? (experts * a.moe.expertsPerToken) / a.moe.numExperts : experts;
   return {
     embedding,
@@ -393,9 +396,11 @@ export function countParameters(a: ModelArchitecture): ParameterBreakdown {
     experts,
     sharedExperts,
     router,
+    ssm,
     norms,
     vision: a.visionParameters,
     total,
+    storedBuffers: fam.storedBuffers,
     active: total - experts + activeExperts,
   };
 }

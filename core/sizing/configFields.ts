@@ -45,14 +45,18 @@ const M = 1024 * 1024;
  * cannot make the sizing core allocate one object per layer for 1e9 layers or divide by zero.
  */
 export const RANGES: ReadonlyMap<string, Range> = new Map<string, Range>([
-  ...["hidden_size", "d_model", "n_embd"].map((k): [string, Range] => [k, count(1, 256 * K)]),
+  ...["hidden_size", "d_model", "n_embd", "n_embed"].map((k): [string, Range] => [k, count(1, 256 * K)]),
   ...["num_hidden_layers", "n_layer", "num_layers"].map((k): [string, Range] => [k, count(1, 2 * K)]),
-  ...["num_attention_heads", "n_head", "num_key_value_heads", "head_dim"].map((k): [string, Range] => [k, count(1, 8 * K)]),
+  ...["num_attention_heads", "n_head", "num_key_value_heads", "num_kv_heads", "head_dim", "attention_head_dim"].map((k): [string, Range] => [k, count(1, 8 * K)]),
   ["vocab_size", count(1, 4 * M)],
   ...["max_position_embeddings", "max_sequence_length", "n_positions", "seq_length"].map((k): [string, Range] => [k, count(1, 1024 * M)]),
   ["sliding_window", count(0, 1024 * M)],
-  ...["intermediate_size", "ffn_dim", "moe_intermediate_size"].map((k): [string, Range] => [k, count(1, 1 * M)]),
-  ["shared_expert_intermediate_size", count(0, 1 * M)],
+  ...["intermediate_size", "intermediate_size_mlp", "ffn_dim", "moe_intermediate_size", "n_inner", "ffn_hidden_size"].map((k): [string, Range] => [k, count(1, 1 * M)]),
+  ...["shared_expert_intermediate_size", "moe_shared_expert_intermediate_size", "shared_intermediate_size"].map((k): [string, Range] => [k, count(0, 1 * M)]),
+  // Rotary share of each head (phi-2 0.4, GPT-NeoX rotary_pct 0.25) and GPT-J's rotary_dim.
+  ...["partial_rotary_factor", "rotary_pct"].map((k): [string, Range] => [k, { min: 0, max: 1, whole: false }]),
+  ["rotary_dim", count(0, 8 * K)],
+  ["num_ln_in_parallel_attn", count(1, 2)],
   ...["num_local_experts", "num_experts", "n_routed_experts"].map((k): [string, Range] => [k, count(0, 64 * K)]),
   ...["num_experts_per_tok", "experts_per_token", "num_experts_per_token"].map((k): [string, Range] => [k, count(1, 64 * K)]),
   ["n_shared_experts", count(0, 1 * K)],
@@ -62,7 +66,8 @@ export const RANGES: ReadonlyMap<string, Range> = new Map<string, Range>([
   ["sliding_window_pattern", count(1, 2 * K)],
   ["max_window_layers", count(0, 1 * M)],
   ["first_k_dense_replace", count(0, 1 * M)],
-  ...["moe_layer_freq", "decoder_sparse_step"].map((k): [string, Range] => [k, count(1, 2 * K)]),
+  ["attention_chunk_size", count(1, 1024 * M)],
+  ...["moe_layer_freq", "decoder_sparse_step", "interleave_moe_layer_step"].map((k): [string, Range] => [k, count(1, 2 * K)]),
 ]);
 
 /** Ranges of a vision tower's fields (`vision_config`). */

@@ -1,5 +1,6 @@
 /** Sizing of a configured deployment against the catalog: shared by the program, CLI and policies. */
 import { findGpu, gpuMemoryGiB, matchModel } from "../catalog";
+import { quotedId } from "../checks/redact";
 import type { DeploymentConfig } from "../config/schema";
 import { parseHfConfig } from "./architecture";
 import { normalizeDtype, WEIGHT_FORMATS, type ConcreteDtype } from "./dtypes";
@@ -51,9 +52,9 @@ const memo = new Map<string, DeploymentSizing>();
 function sizeUncached(d: DeploymentConfig, path: string, gpuId: string | null, gpuCount: number, hostRamGiB: number | null): DeploymentSizing {
   const match = matchModel(d.model);
   const model = match?.model;
-  if (!model) throw new Error(`${path}.model: "${d.model}" is not in the model catalog; run \`gpu-hosting catalog models\``);
+  if (!model) throw new Error(`${path}.model: ${quotedId(d.model)} is not in the model catalog; run \`gpu-hosting catalog models\``);
   const gpu = gpuId === null ? undefined : findGpu(gpuId);
-  if (gpuId !== null && !gpu) throw new Error(`${path}.gpu: "${gpuId}" is not in the GPU catalog; run \`gpu-hosting catalog gpus\``);
+  if (gpuId !== null && !gpu) throw new Error(`${path}.gpu: ${quotedId(gpuId)} is not in the GPU catalog; run \`gpu-hosting catalog gpus\``);
   const arch = parseHfConfig(model.config);
   const engine = gpu ? d.engine : d.engine === "vllm" ? "cpu" : d.engine;
   // A quantised variant's repo (e.g. an AWQ checkpoint) implies its format under dtype auto.

@@ -14,6 +14,26 @@ export interface GpuCapabilities {
   dataTypes?: { bf16: boolean; fp8: boolean; fp4: boolean };
   /** NVIDIA compute capability, e.g. "8.9"; null for AMD or unknown. */
   computeCapability?: string | null;
+  /** Catalog name, e.g. "NVIDIA Tesla P100 16GB", for messages. */
+  name?: string;
+  /** "nvidia" or "amd"; vLLM's compute capability rule applies to NVIDIA GPUs only (unknown: not applied). */
+  vendor?: "nvidia" | "amd";
+}
+
+/** Lowest NVIDIA compute capability vLLM runs on (Volta). The gpu-capability check's default. */
+export const MIN_VLLM_COMPUTE_CAPABILITY = 7.0;
+
+/**
+ * Why vLLM cannot run on a GPU, or null when it can: NVIDIA GPUs need compute capability
+ * {@link MIN_VLLM_COMPUTE_CAPABILITY} or newer (an NVIDIA GPU of unknown capability is refused:
+ * fail closed); AMD GPUs, and GPUs whose vendor is not given (e.g. `--vram-gib`), are not limited here. The one rule behind both the gpu-capability check
+ * and {@link estimate}'s verdict, so that `estimate` and `check` say the same words.
+ */
+export function vllmSupportProblem(gpu: GpuCapabilities | null, minComputeCapability: number = MIN_VLLM_COMPUTE_CAPABILITY): string | null {
+  if (gpu?.vendor !== "nvidia") return null;
+  const cc = gpu.computeCapability === undefined || gpu.computeCapability === null ? NaN : Number(gpu.computeCapability);
+  if (cc >= minComputeCapability) return null;
+  return `vLLM needs compute capability ${minComputeCapability.toFixed(1)} or newer; ${gpu.name ?? "this GPU"} has ${gpu.computeCapability ?? "unknown"}: use engine llamacpp with a GGUF type`;
 }
 
 export interface EstimateInput {
@@ -115,6 +135,12 @@ export function estimate(input: EstimateInput): EstimateResult {
     reason =
       `KV cache holds ${e.kvCacheTokens} tokens; ${concurrency} concurrent requests × ${e.maxModelLen} tokens need ${requiredTokens}`;
   }
+  // An engine that cannot run on the GPU decides the verdict whatever the memory says.
+  const unsupported = input.engine === "vllm" ? vllmSupportProblem(input.gpu) : null;
+  if (unsupported) {
+    fits = false;
+    reason = unsupported;
+  }
   return {
     ...e,
     fits,
@@ -149,8 +175,12 @@ export interface Alternatives {
 export const DTYPE_PREFERENCE_HF: ConcreteDtype[] = ["bf16", "fp16", "fp8", "int8", "awq", "gptq"];
 export const DTYPE_PREFERENCE_GGUF: ConcreteDtype[] = ["q8_0", "q6_k", "q5_k_m", "q4_k_m", "q4_0"];
 
-/** Searches nearby configurations that would fit. */
-export function alternatives(input: EstimateInput): Alternatives {
+/**
+ * Searches nearby configurations that would fit. Never suggests the setup already given (its GPU
+ * count, its dtype, or a context no shorter than asked); `gpuCounts` limits GPU counts to those the
+ * offer or product has (@default 1, 2, 4, 8).
+ */
+export function alternatives(input: EstimateInput, opts: { gpuCounts?: readonly number[] } = {}): Alternatives {
   const maxCtx = input.arch.maxPositionEmbeddings;
   const fitsWith = (patch: Partial<EstimateInput>): boolean => estimate({ ...input, ...patch }).fits;
 
@@ -165,11 +195,14 @@ export function alternatives(input: EstimateInput): Alternatives {
       else hi = mid;
     }
     largestContext = lo >= maxCtx ? maxCtx : Math.floor(lo / 256) * 256;
+    if (input.maxModelLen !== undefined && largestContext >= input.maxModelLen) largestContext = null;
   }
 
   let smallestGpuCount: number | null = null;
   if (input.gpu) {
-    for (const n of [1, 2, 4, 8]) {
+    const given = Math.max(1, input.gpuCount ?? 1);
+    for (const n of opts.gpuCounts ?? [1, 2, 4, 8]) {
+      if (n === given) continue;
       if (fitsWith({ gpuCount: n })) {
         smallestGpuCount = n;
         break;
@@ -180,7 +213,7 @@ export function alternatives(input: EstimateInput): Alternatives {
   const prefs = input.engine === "vllm" ? DTYPE_PREFERENCE_HF : [...DTYPE_PREFERENCE_GGUF, "fp16" as ConcreteDtype];
   let dtype: ConcreteDtype | null = null;
   for (const d of prefs) {
-    if (dtypeSupportProblem(d, input.gpu) === null && fitsWith({ dtype: d })) {
+    if (d !== input.dtype && dtypeSupportProblem(d, input.gpu) === null && fitsWith({ dtype: d })) {
       dtype = d;
       break;
     }

@@ -8,11 +8,13 @@ import path from "node:path";
 import { catalog, findGpu, findModel, gpuMemoryGiB } from "../../core/catalog";
 import { parseHfConfig, type ModelArchitecture } from "../../core/sizing/architecture";
 import { normalizeDtype, type ConcreteDtype, type KvCacheDtype } from "../../core/sizing/dtypes";
-import { estimateVllm } from "../../core/sizing/engines";
+import { estimateVllm, type VllmOptions } from "../../core/sizing/engines";
 import { servingDtypeOf } from "../../core/sizing/estimate";
 
 export interface CalibrationCase {
   id: string;
+  /** Train or held-out, by SPLIT_RULE (test/fixtures/vllm-calibration-split.json). */
+  split: "train" | "heldout";
   source: { url: string; read: string; confidence: string };
   model: string;
   vllmVersion: string | null;
@@ -46,13 +48,69 @@ export interface CalibrationCase {
 
 const fixtures = path.join(__dirname, "..", "fixtures");
 
-/** Every case of every `vllm-calibration*.json` fixture. */
-export function loadCases(): CalibrationCase[] {
+/** Case files: every `vllm-calibration*.json` fixture that holds an array of cases. */
+export function caseFiles(): string[] {
   return fs
     .readdirSync(fixtures)
     .filter((f) => /^vllm-calibration.*\.json$/.test(f))
     .sort()
-    .flatMap((f) => JSON.parse(fs.readFileSync(path.join(fixtures, f), "utf8")) as CalibrationCase[]);
+    .filter((f) => Array.isArray(JSON.parse(fs.readFileSync(path.join(fixtures, f), "utf8"))));
+}
+
+function casesOf(file: string): CalibrationCase[] {
+  return JSON.parse(fs.readFileSync(path.join(fixtures, file), "utf8")) as CalibrationCase[];
+}
+
+/** Every case of every case file. */
+export function loadCases(): CalibrationCase[] {
+  return caseFiles().flatMap(casesOf);
+}
+
+interface SplitFixture {
+  splitRule: string;
+  /** Case files in the order they were added; a source belongs to the first batch it appears in. */
+  batches: string[][];
+}
+
+const splitFixture = JSON.parse(fs.readFileSync(path.join(fixtures, "vllm-calibration-split.json"), "utf8")) as SplitFixture;
+
+/** The split rule, as written in test/fixtures/vllm-calibration-split.json. */
+export const SPLIT_RULE = splitFixture.splitRule;
+/** The batches of case files the rule numbers sources in. */
+export const SPLIT_BATCHES = splitFixture.batches;
+
+/**
+ * The source of a log: a GitHub issue or pull request thread (`owner/repo#N`), else a GitHub
+ * repository (`owner/repo`, for files in it), else the web site's host. Lower case.
+ */
+export function sourceKey(url: string): string {
+  const u = new URL(url);
+  const host = u.host.toLowerCase().replace(/^www\./, "");
+  if (host !== "github.com") return host;
+  const p = u.pathname.split("/").filter(Boolean);
+  const repo = p.slice(0, 2).join("/").toLowerCase();
+  return (p[2] === "issues" || p[2] === "pull") && p[3] ? `${repo}#${p[3]}` : repo;
+}
+
+/**
+ * The split the rule gives each case id. Sources are numbered batch after batch (a source
+ * belongs to the first batch of case files it appears in), by code point order of their keys
+ * within a batch, the count running on across batches; every third source (numbers 3, 6, 9, …)
+ * is held out with all its cases. Adding a batch never moves an earlier source.
+ */
+export function ruleSplit(): Map<string, "train" | "heldout"> {
+  const ordered: string[] = [];
+  const seen = new Set<string>();
+  for (const batch of SPLIT_BATCHES) {
+    const keys = [...new Set(batch.flatMap(casesOf).map((c) => sourceKey(c.source.url)))].filter((k) => !seen.has(k));
+    keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const k of keys) {
+      seen.add(k);
+      ordered.push(k);
+    }
+  }
+  const heldout = new Set(ordered.filter((_, i) => i % 3 === 2));
+  return new Map(SPLIT_BATCHES.flat().flatMap(casesOf).map((c) => [c.id, heldout.has(sourceKey(c.source.url)) ? "heldout" : "train"]));
 }
 
 /**
@@ -79,6 +137,8 @@ export const INFERRED_VERSIONS: Record<string, { version: string; why: string }>
   "vllm-issue-13061-r1-distill-qwen-14b-2xrtx4090-tp2": { version: "0.7.2", why: "V0 engine log of Feb 2025" },
   "vllm-issue-5248-deepseek-coder-67b-2xt4-tp2": { version: "0.4.3", why: "issue of June 2024" },
   "vllm-issue-13882-qwen25-7b-rtx4060-8gb-fail": { version: "0.7.2", why: "issue of Feb 2025" },
+  "vllm-issue-17327-qwen3-30b-a3b-w4a16-rtx3090-v0engine": { version: "0.8.5", why: "comment of 7 May 2025 in the v0.8.5 Qwen3 usage thread; V0 engine forced (VLLM_USE_V1=0), modelled with the 0.8 profile" },
+  "vllm-pr-12569-llama31-70b-w8a8-1gpu-weights": { version: "0.7.1", why: "PR of 30 Jan 2025 (V1 engine behind VLLM_USE_V1=1)" },
 };
 for (const id of [
   "llmd-bench-gptoss-20b-h100",
@@ -175,17 +235,26 @@ export interface CaseResult {
   kvGiBError: number | null;
 }
 
-export function runCase(c: CalibrationCase): CaseResult {
-  const version = c.vllmVersion ?? INFERRED_VERSIONS[c.id]?.version ?? "0.19";
-  const empty = { case: c, version, predictedWeightsGiB: null, predictedKvGiB: null, predictedTokens: null, observedTokens: null, weightsError: null, kvTokensError: null, kvGiBError: null };
+/** What the model is run with for a case: architecture, weight format, GPU memory and options. */
+export interface CaseSetup {
+  arch: ModelArchitecture;
+  dtype: ConcreteDtype;
+  /** GPU memory as the driver reports it, GiB; null where the log and the catalog do not say. */
+  total: number | null;
+  block: number;
+  options: VllmOptions;
+}
+
+/** The inputs of a case, or why it cannot be compared. */
+export function caseSetup(c: CalibrationCase, version: string): CaseSetup | string {
   const arch = architectureFor(c.model);
-  if (typeof arch === "string") return { ...empty, skipped: arch };
-  if (c.pipelineParallelSize > 1) return { ...empty, skipped: "pipeline parallelism is not modelled" };
+  if (typeof arch === "string") return arch;
+  if (c.pipelineParallelSize > 1) return "pipeline parallelism is not modelled";
   const dtype = dtypeFor(c, arch);
   const gpu = gpuFor(c.gpu);
   const total = c.observed.totalGpuMemoryGiB ?? (gpu ? gpuMemoryGiB(gpu) : null);
   const block = c.blockSize ?? 16;
-  const e = estimateVllm(arch, dtype, total ?? 80, {
+  const options: VllmOptions = {
     tensorParallelSize: c.tensorParallelSize,
     gpuMemoryUtilization: c.gpuMemoryUtilization ?? 0.9,
     maxModelLen: c.maxModelLen ?? arch.maxPositionEmbeddings,
@@ -195,7 +264,20 @@ export function runCase(c: CalibrationCase): CaseResult {
     blockSize: block,
     vllmVersion: version,
     isA100: /a100/i.test(c.gpu ?? ""),
-  });
+  };
+  return { arch, dtype, total, block, options };
+}
+
+/** The vLLM version a case is run with: printed, inferred, or the latest. */
+export const versionOf = (c: CalibrationCase): string => c.vllmVersion ?? INFERRED_VERSIONS[c.id]?.version ?? "0.19";
+
+export function runCase(c: CalibrationCase): CaseResult {
+  const version = versionOf(c);
+  const empty = { case: c, version, predictedWeightsGiB: null, predictedKvGiB: null, predictedTokens: null, observedTokens: null, weightsError: null, kvTokensError: null, kvGiBError: null };
+  const setup = caseSetup(c, version);
+  if (typeof setup === "string") return { ...empty, skipped: setup };
+  const { arch, dtype, total, block } = setup;
+  const e = estimateVllm(arch, dtype, total ?? 80, setup.options);
   const observedTokens = c.observed.kvCacheTokens ?? (c.observed.numGpuBlocks !== null ? c.observed.numGpuBlocks * block : null);
   const rel = (p: number, o: number | null): number | null => (o === null || o === 0 ? null : p / o - 1);
   const knownBudget = total !== null && c.gpuMemoryUtilization !== null;
@@ -220,25 +302,33 @@ export interface Summary {
   weightsMeanAbsError: number;
   kvCompared: number;
   kvMedianAbsError: number;
+  /** 80th percentile of the absolute KV errors (nearest rank). */
+  kvP80AbsError: number;
   kvWithin15: number;
 }
 
+/** The KV error of a result: on token counts where the log gives them, else on GiB. */
+export const kvError = (r: CaseResult): number | null => r.kvTokensError ?? r.kvGiBError;
+
 /**
- * Summary statistics. KV accuracy is measured on token counts where the log gives them, else on
- * the GiB left for the KV cache (the same quantity before block rounding).
+ * Summary statistics, of all cases or of one split. KV accuracy is measured on token counts where
+ * the log gives them, else on the GiB left for the KV cache (the same quantity before block
+ * rounding).
  */
-export function summarize(all: CaseResult[], includeExcluded = false): Summary {
-  const results = includeExcluded ? all : all.filter((r) => !r.case.excluded);
+export function summarize(all: CaseResult[], includeExcluded = false, split?: "train" | "heldout"): Summary {
+  const results = all.filter((r) => (includeExcluded || !r.case.excluded) && (split === undefined || r.case.split === split));
   const w = results.map((r) => r.weightsError).filter((x): x is number => x !== null).map(Math.abs);
-  const kv = results.map((r) => r.kvTokensError ?? r.kvGiBError).filter((x): x is number => x !== null).map(Math.abs);
+  const kv = results.map(kvError).filter((x): x is number => x !== null).map(Math.abs);
   const sorted = [...kv].sort((a, b) => a - b);
   const median = sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+  const p80 = sorted.length === 0 ? NaN : sorted[Math.ceil(0.8 * sorted.length) - 1]!;
   return {
     cases: results.length,
     weightsCompared: w.length,
     weightsMeanAbsError: w.reduce((a, b) => a + b, 0) / Math.max(w.length, 1),
     kvCompared: kv.length,
     kvMedianAbsError: median,
+    kvP80AbsError: p80,
     kvWithin15: kv.filter((x) => x <= 0.15).length / Math.max(kv.length, 1),
   };
 }

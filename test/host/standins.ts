@@ -1,31 +1,45 @@
 /**
- * Stand-ins for what the test host cannot install without network: **a stand-in `docker`** and
- * **a stand-in OpenAI-compatible engine**, both clearly named as such on the host. They are not
- * Docker and not vLLM/llama.cpp; they let the rendered inference unit (systemd, for real) run an
- * engine process on CPU with the flags, port binding and env file the unit gives it.
+ * Stand-ins for what the test host cannot install without network: **a stand-in `docker`**, and
+ * **a stand-in OpenAI-compatible engine** for images other than llama.cpp's, both clearly named as
+ * such on the host. The stand-in docker is not Docker; it lets the rendered inference unit (systemd,
+ * for real) run an engine process on the host with the flags, port binding and env file the unit
+ * gives it.
  *
  * - `/usr/bin/docker` (the rendered unit calls `/usr/bin/docker`): `run … --env-file F -p ADDR:PORT:8000
- *   … IMAGE ARGS` execs the stand-in engine (python3, in the image for cloud-init) on ADDR:PORT with
- *   the env file's variables; `rm`, `pull`, `image inspect` exit 0; `stop NAME` ends the engine
- *   started under that name; `info` says what it is.
+ *   … IMAGE ARGS` execs, with the env file's variables, on ADDR:PORT: for a llama.cpp image the
+ *   **real CPU engine** when it is bind-mounted into the host (test/host/engine.ts: llama.cpp
+ *   through node-llama-cpp on the test's tiny GGUF, behind a small server of ours), otherwise the
+ *   python3 stand-in engine below. `rm`, `pull`, `image inspect` exit 0; `stop NAME` ends the
+ *   engine started under that name; `info` fails as Docker's client does while docker.service is
+ *   not active, answers `--format '{{json .Runtimes}}'` with the runtimes of a Docker without the
+ *   NVIDIA runtime (runc only: what the gpu verification reads), and otherwise says what it is.
  * - `/etc/systemd/system/docker.service`: a oneshot stand-in, so the gpu layer's
  *   `systemctl enable --now docker.service` and the unit's `Requires=docker.service` are real.
- * - The engine answers `/health`, `/v1/models` (the `--served-model-name` or `--alias` it was given,
- *   with its context as `max_model_len`) and `/v1/chat/completions`, and wants
- *   `Authorization: Bearer $VLLM_API_KEY` (or `$LLAMA_API_KEY`) where the env file sets one.
+ * - The stand-in engine (NOT vLLM or llama.cpp) answers `/health`, `/v1/models` (the
+ *   `--served-model-name` or `--alias` it was given, with its context as `max_model_len`) and
+ *   `/v1/chat/completions` (echoing the last message), and wants `Authorization: Bearer
+ *   $VLLM_API_KEY` (or `$LLAMA_API_KEY`) where the env file sets one.
  */
+import { ENGINE_DIR_IN_HOST, TINY_MODEL_FILE } from "./engine";
 
 export const STANDIN_DIR = "/usr/local/lib/gpu-hosting-test-standin";
 
 const DOCKER = `#!/usr/bin/python3
 # STAND-IN docker for the gpu-hosting test host (test/host/standins.ts). NOT Docker.
-import os, signal, sys
+import json, os, signal, subprocess, sys
 RUN = "/run/gpu-hosting-test-standin"
 a = sys.argv[1:]
 def pidfile(name): return os.path.join(RUN, name + ".pid")
 if not a: sys.exit(0)
 cmd = a[0]
 if cmd == "info":
+    # As Docker's client: no daemon (docker.service not active), no info.
+    if subprocess.call(["systemctl", "is-active", "--quiet", "docker.service"]) != 0:
+        print("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?", file=sys.stderr); sys.exit(1)
+    fmt = a[a.index("--format") + 1] if "--format" in a[:-1] else ""
+    if fmt == "{{json .Runtimes}}":
+        # What a Docker without the NVIDIA runtime answers (the gpu verification reads the names).
+        print(json.dumps({"io.containerd.runc.v2": {"path": "runc"}, "runc": {"path": "runc"}})); sys.exit(0)
     print("gpu-hosting test host: stand-in docker (test/host/standins.ts), not Docker"); sys.exit(0)
 if cmd in ("rm", "pull", "image", "inspect", "version"):
     sys.exit(0)
@@ -63,6 +77,10 @@ if bind is None:
 os.makedirs(RUN, exist_ok=True)
 open(pidfile(name), "w").write(str(os.getpid()))
 env["STANDIN_IMAGE"] = image
+if "llama.cpp" in image and os.path.exists("${ENGINE_DIR_IN_HOST}/app/server.mjs"):
+    # The real CPU engine (test/host/engine.ts): llama.cpp through node-llama-cpp, on the test's tiny GGUF.
+    env["ENGINE_MODEL"] = "${ENGINE_DIR_IN_HOST}/app/${TINY_MODEL_FILE}"
+    os.execve("${ENGINE_DIR_IN_HOST}/node", ["node", "${ENGINE_DIR_IN_HOST}/app/server.mjs", bind[0], bind[1]] + args, env)
 os.execve("/usr/bin/python3", ["python3", "${STANDIN_DIR}/engine.py", bind[0], bind[1]] + args, env)
 `;
 
@@ -124,3 +142,17 @@ export const STANDIN_FILES: Array<{ path: string; content: string; mode: number 
   { path: `${STANDIN_DIR}/engine.py`, content: ENGINE, mode: 0o755 },
   { path: "/etc/systemd/system/docker.service", content: DOCKER_SERVICE, mode: 0o644 },
 ];
+
+/**
+ * A **stand-in `nvidia-smi`** answering the gpu verification's query as a driver with one NVIDIA L4
+ * would (the CSV fields of NVIDIA_SMI_QUERY_FIELDS, core/probe/parse.ts). Not in STANDIN_FILES: a
+ * test puts it on the host for one check ("a GPU shows up on a host declared without one") and
+ * removes it.
+ */
+export const NVIDIA_SMI_STANDIN = `#!/bin/sh
+# STAND-IN nvidia-smi for the gpu-hosting test host (test/host/standins.ts). NOT NVIDIA's.
+case "$*" in
+  *--query-gpu=*) echo "0, NVIDIA L4, 23034, 72.00, 550.54.15, 00000000:00:03.0, 8.9" ;;
+  *) echo "stand-in nvidia-smi: only --query-gpu" >&2; exit 2 ;;
+esac
+`;

@@ -19,8 +19,8 @@
  *   the boot. A `reboot` inside the host is followed (nspawn exits 133; the host is started again on
  *   the same overlay). `stop()` powers it off and removes the mounts and files.
  *
- * Needs root, Linux, debootstrap and systemd-container (Debian: apt-get install -y debootstrap
- * systemd-container), and the Debian mirror (only while building the image).
+ * Needs root, Linux, debootstrap, systemd-container and iproute2 (Debian: apt-get install -y
+ * debootstrap systemd-container iproute2), and the Debian mirror (only while building the image).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -83,6 +83,8 @@ const TOOLS: Record<string, string> = {
   debootstrap: "debootstrap",
   [NSPAWN]: "systemd-container",
   nsenter: "util-linux",
+  unshare: "util-linux",
+  ip: "iproute2",
   mount: "mount",
   umount: "mount",
   chroot: "coreutils",
@@ -345,6 +347,8 @@ export interface BootOptions {
   bootTimeoutMs?: number;
   /** Files written into this boot's overlay before the boot (stand-ins for what the image cannot install offline); the image is not changed. */
   files?: Array<{ path: string; content: string; mode: number }>;
+  /** Files or folders of this machine bind-mounted read-only into the host (nspawn `--bind-ro`), at every boot. */
+  binds?: Array<{ source: string; target: string }>;
   log?: (l: string) => void;
 }
 
@@ -363,6 +367,8 @@ export interface TestHost {
   inside(command: string): Promise<{ code: number | null; stdout: string; stderr: string }>;
   /** How many times the host has started (1 + reboots). */
   boots(): number;
+  /** The host's PID 1 as seen from this machine (its namespaces: /proc/<pid>/ns/*), or undefined while it is not running. */
+  leader(): number | undefined;
   /** nspawn's and the host's console output so far. */
   console(): string;
   /** Milliseconds: overlay and seed, nspawn start until sshd answered. */
@@ -494,7 +500,7 @@ export async function bootTestHost(o: BootOptions): Promise<TestHost> {
         NSPAWN,
         // --register=no --keep-unit: there is no systemd (no system bus) on this machine to register with or to make a scope.
         // --private-network: the host gets its own network namespace with only lo.
-        ["-D", merged, "-b", "-M", name, "--register=no", "--keep-unit", "--private-network", "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--console=pipe"],
+        ["-D", merged, "-b", "-M", name, "--register=no", "--keep-unit", "--private-network", "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--console=pipe", ...(o.binds ?? []).map((b) => `--bind-ro=${b.source}:${b.target}`)],
         { stdio: ["pipe", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", SYSTEMD_LOG_LEVEL: "warning" } },
       );
       nspawn = child;
@@ -597,6 +603,7 @@ export async function bootTestHost(o: BootOptions): Promise<TestHost> {
       forward,
       inside,
       boots: () => boots,
+      leader: findLeader,
       console: () => consoleLog,
       timings: { prepareMs, sshReadyMs },
       stop: cleanup,

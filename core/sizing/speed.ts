@@ -1,0 +1,311 @@
+/**
+ * Speed model: decode and prefill tokens per second of one model on one hardware configuration.
+ * Pure: no I/O, no `@pulumi/*`.
+ *
+ * Physics (docs/sizing.md, "Speed"):
+ * - Decode of one step reads the active weights once (MoE: only the routed experts in use) plus
+ *   every running request's KV cache at its context, and computes 2 × active parameters FLOPs plus
+ *   attention per token. Step time = max(bytes / (bandwidth × η_bw), FLOPs / (compute × η_c))
+ *   plus a fixed per-step overhead (kernel launches, sampling, scheduling). One request alone is
+ *   bandwidth-bound; many requests together become compute-bound.
+ * - Prefill is compute-bound: 2 × active parameters FLOPs per prompt token plus causal attention,
+ *   against the dense tensor TFLOPS of the data type the kernels compute in.
+ * - Tensor parallel (vLLM) multiplies bandwidth and compute by the GPU count times a TP
+ *   efficiency; llama.cpp's default layer split runs the GPUs one after another, so one request
+ *   gains no speed from more GPUs.
+ *
+ * The efficiencies η per engine and device class were fitted on the training cases of
+ * test/fixtures/speed-calibration.json (test/calibration/speed-report.ts --fit); errors on training
+ * and held-out cases are reported in docs/sizing.md, "Speed".
+ */
+import type { ModelArchitecture } from "./architecture";
+import type { Gpu } from "../catalog/schema";
+import { WEIGHT_FORMATS, type ConcreteDtype, type KvCacheDtype } from "./dtypes";
+import type { Engine } from "./engines";
+import { kvLayout, weightMemory } from "./memory";
+
+/** What to estimate the speed of. */
+export interface SpeedRequest {
+  arch: ModelArchitecture;
+  engine: Engine;
+  /** Weight format. */
+  dtype: ConcreteDtype;
+  /** KV cache data type. @default "auto" (16-bit) */
+  kvCacheDtype?: KvCacheDtype;
+  /** Catalog GPU, or null for CPU inference (or a GPU not in the catalog, with `memBandwidthGBs`). */
+  gpu: Gpu | null;
+  /** GPUs used (tensor parallel for vLLM, layer split for llama.cpp), 1 or more for GPU inference. */
+  gpuCount: number;
+  /** The host CPU, for CPU inference: physical cores and memory bandwidth, GB/s. */
+  cpu?: { cores: number; memBandwidthGBs: number } | null;
+  /** Override: memory bandwidth, GB/s, per GPU (or the CPU's), for hardware not in the catalog. */
+  memBandwidthGBs?: number;
+  /** Override: dense TFLOPS at the data type, per GPU (or the CPU's). */
+  tflops?: number;
+  /** Tokens in each request's KV cache during decode. */
+  context: number;
+  /** Prompt tokens, for prefill and time to first token. */
+  promptTokens: number;
+  /** Requests decoding at once (per replica). */
+  concurrency: number;
+}
+
+/** Estimated speed. */
+export interface Throughput {
+  /** Decode tokens/s of one request alone. */
+  decodeTokensPerSecond: number;
+  /** Prefill tokens/s for `promptTokens`. */
+  prefillTokensPerSecond: number;
+  /** Time to first token for `promptTokens`, one request, ms. */
+  timeToFirstTokenMs: number;
+  /** Decode tokens/s of all `concurrency` requests together. */
+  aggregateDecodeTokensPerSecond: number;
+  /** aggregateDecodeTokensPerSecond / concurrency. */
+  perRequestDecodeTokensPerSecond: number;
+  concurrency: number;
+  promptTokens: number;
+  /** What limits decode at this concurrency. */
+  bound: "memory-bandwidth" | "compute";
+}
+
+/**
+ * Efficiency classes. GPUs are classed by memory, which is what decode efficiency follows:
+ * "gpu-datacenter" = HBM parts (A100, H100, MI300X, ...); "gpu-consumer" = GDDR parts (GeForce,
+ * RTX workstation cards, and the GDDR datacenter cards L4 and L40S). A GPU not in the catalog
+ * (only `memBandwidthGBs` given) counts as "gpu-consumer".
+ */
+export type DeviceClass = "gpu-datacenter" | "gpu-consumer" | "cpu";
+
+/** Engine family and device class an efficiency applies to (Ollama runs llama.cpp). */
+export type EfficiencyKey = "vllm/gpu-datacenter" | "vllm/gpu-consumer" | "llamacpp/gpu-datacenter" | "llamacpp/gpu-consumer" | "llamacpp/cpu";
+
+/** Calibrated efficiencies of one engine on one device class. */
+export interface SpeedEfficiency {
+  /** Share of the peak memory bandwidth decode achieves. */
+  bandwidth: number;
+  /** Share of the dense tensor TFLOPS prefill and batched decode achieve. */
+  compute: number;
+  /** Fixed time per decode step (kernel launches, sampling, scheduling), ms. */
+  stepOverheadMs: number;
+}
+
+/**
+ * Efficiency per engine family and device class, fitted on the training cases of
+ * test/fixtures/speed-calibration.json by `npx tsx test/calibration/speed-report.ts --fit`
+ * (grid search minimising the mean absolute log error; docs/sizing.md, "Speed"). Entries without
+ * training data copy the nearest fitted entry, as noted.
+ */
+export const SPEED_EFFICIENCY: { readonly [K in EfficiencyKey]: SpeedEfficiency } = {
+  // Bandwidth fitted on 1 single-request decode case (A100, Llama 3.1 8B bf16); compute and overhead
+  // not fitted (no vLLM prefill training data; overhead kept at 1 ms).
+  "vllm/gpu-datacenter": { bandwidth: 0.79, compute: 0.55, stepOverheadMs: 1.0 },
+  // No training data: the datacenter values.
+  "vllm/gpu-consumer": { bandwidth: 0.79, compute: 0.55, stepOverheadMs: 1.0 },
+  // Fitted on 20 decode and 18 prefill cases (A100 PCIe/SXM, H100 PCIe; 1 and 4 GPUs).
+  "llamacpp/gpu-datacenter": { bandwidth: 0.54, compute: 0.3, stepOverheadMs: 3.8 },
+  // Fitted on 39 decode and 37 prefill cases (RTX 3070, 3090, 4090, RTX 6000 Ada, L40S; 1 to 8 GPUs).
+  "llamacpp/gpu-consumer": { bandwidth: 0.86, compute: 0.36, stepOverheadMs: 2.6 },
+  // Bandwidth fitted on 3 decode cases (EPYC 9554); compute and overhead not fitted (no CPU prefill training data).
+  "llamacpp/cpu": { bandwidth: 0.6, compute: 0.5, stepOverheadMs: 1.0 },
+};
+
+/**
+ * Tensor-parallel efficiency per doubling of the GPU count: all-reduce after every layer costs
+ * more over PCIe than over NVLink/Infinity Fabric. A guess (unconfirmed): the calibration data
+ * has no vLLM tensor-parallel case, so these are not fitted.
+ */
+export const TP_EFFICIENCY_PER_DOUBLING = { linked: 0.9, pcie: 0.8 } as const;
+
+/**
+ * Dense compute of one CPU core for llama.cpp's quantised dot products, GFLOPS: about 3 GHz × 32
+ * FLOPs/cycle (two 256-bit FMA units). An estimate (unconfirmed), and the CPU compute efficiency
+ * is not calibrated (no CPU prefill training data): CPU prefill figures are rough. Used when no
+ * `tflops` override is given.
+ */
+export const CPU_CORE_GFLOPS = 96;
+
+/** The efficiency class of a request. */
+export function deviceClass(req: Pick<SpeedRequest, "engine" | "gpu">): DeviceClass {
+  if (req.engine === "cpu") return "cpu";
+  if (req.gpu === null) return "gpu-consumer";
+  return req.gpu.memoryType.toUpperCase().startsWith("HBM") ? "gpu-datacenter" : "gpu-consumer";
+}
+
+/** The efficiency key of a request: engine family and device class. */
+export function efficiencyKey(req: Pick<SpeedRequest, "engine" | "gpu">): EfficiencyKey {
+  const c = deviceClass(req);
+  if (c === "cpu") return "llamacpp/cpu";
+  return `${req.engine === "vllm" ? "vllm" : "llamacpp"}/${c}`;
+}
+
+/** The calibrated efficiency for a request. */
+export function speedEfficiency(req: Pick<SpeedRequest, "engine" | "gpu">): SpeedEfficiency {
+  return SPEED_EFFICIENCY[efficiencyKey(req)];
+}
+
+/** Which dense tensor rate vLLM computes a weight format at (fp32 accumulation). */
+export function computeDtype(dtype: ConcreteDtype, gpu: Gpu | null): "fp16" | "bf16" | "fp8" | "int8" | "fp4" | "fp32" {
+  switch (dtype) {
+    case "fp32":
+      return "fp32";
+    case "bf16":
+      return "bf16";
+    case "fp8":
+      return gpu?.dataTypes.fp8 === false ? "fp16" : "fp8";
+    case "int8":
+      return "int8";
+    case "nvfp4":
+      return gpu?.dataTypes.fp4 === false ? "fp16" : "fp4";
+    default:
+      // Weight-only int4 (AWQ/GPTQ), MXFP4 experts and GGUF types dequantise into fp16 matmuls.
+      return "fp16";
+  }
+}
+
+/**
+ * Dense TFLOPS a GPU offers an engine for a weight format. vLLM: the catalog rate of
+ * {@link computeDtype} (fp32 accumulation; fp32 weights at half the 16-bit rate). llama.cpp and
+ * Ollama: the 16-bit tensor rate with fp16 accumulation, for every weight format (cuBLAS fp16 GEMMs
+ * for 16-bit weights, int8 MMQ kernels for quantised ones; calibration shows the two within about
+ * 30 % of each other). That rate is half the int8 rate on every NVIDIA card since Turing, and on
+ * GeForce cards twice the fp32-accumulate rate the catalog lists; where the catalog has no int8
+ * figure the listed 16-bit rate is used.
+ */
+export function gpuTflops(gpu: Gpu, dtype: ConcreteDtype, engine: Engine): number {
+  const t = gpu.tensorTflops;
+  if (engine === "llamacpp" || engine === "ollama") {
+    return t.int8 !== undefined ? t.int8 / 2 : t.fp16;
+  }
+  const dt = computeDtype(dtype, gpu);
+  if (dt === "fp32") return t.fp16 / 2;
+  return t[dt] ?? t.fp16;
+}
+
+/** Bytes read per decode step for weights: active weights only (MoE experts in use). */
+export function activeWeightBytes(arch: ModelArchitecture, dtype: ConcreteDtype): number {
+  const w = weightMemory(arch, dtype, 1);
+  const f = WEIGHT_FORMATS[dtype];
+  const p = w.parameters;
+  let bytes = w.bytesPerGpu;
+  if (arch.moe && p.experts > 0) {
+    const expertBytes = f.quantizedParts === "none" ? f.baseBytes : f.quantizedBytes;
+    const unused = 1 - arch.moe.expertsPerToken / arch.moe.numExperts;
+    bytes -= p.experts * expertBytes * unused;
+  }
+  // Decode reads one row of the input embedding, not the table (when lm_head is a separate matrix).
+  if (!arch.tieWordEmbeddings) bytes -= arch.vocabSize * arch.hiddenSize * f.embeddingBytes;
+  // A vision tower is not run while decoding text.
+  bytes -= p.vision * f.baseBytes;
+  return Math.max(bytes, 0);
+}
+
+/** KV-cache bytes one request's decode step reads at `context` tokens (sliding layers: their window). */
+export function kvReadBytes(arch: ModelArchitecture, kv: KvCacheDtype, dtype: ConcreteDtype, context: number): number {
+  const l = kvLayout(arch, kv, dtype, 1);
+  const window = arch.layers.find((x) => x.attention === "sliding")?.slidingWindow ?? context;
+  return l.bytesPerLayerToken * (l.fullLayers * context + l.slidingLayers * Math.min(context, window));
+}
+
+/** Attention FLOPs of one token attending over `context` tokens (QKᵀ and AV). */
+function attentionFlops(arch: ModelArchitecture, context: number): number {
+  const a = arch.attention;
+  const qkDim = a.headDim;
+  const vDim = a.mla ? a.mla.vHeadDim : a.headDim;
+  let flops = 0;
+  for (const l of arch.layers) {
+    // Layers without attention (Mamba / DeltaNet mixers of hybrid models) attend over nothing.
+    if (l.attention !== "full" && l.attention !== "sliding") continue;
+    const span = l.attention === "sliding" && l.slidingWindow !== null ? Math.min(context, l.slidingWindow) : context;
+    flops += 2 * a.numHeads * span * (qkDim + vDim);
+  }
+  return flops;
+}
+
+/** Matmul FLOPs per token for the active parameters (embedding lookup excluded). */
+export function linearFlopsPerToken(arch: ModelArchitecture, dtype: ConcreteDtype): number {
+  const p = weightMemory(arch, dtype, 1).parameters;
+  const lookup = arch.tieWordEmbeddings ? 0 : arch.vocabSize * arch.hiddenSize;
+  return 2 * Math.max(p.active - p.vision - lookup, 0);
+}
+
+/** Peak memory bandwidth (GB/s) and dense compute (TFLOPS) of one device of the request. */
+export function devicePeaks(req: SpeedRequest): { bandwidthGBs: number; tflops: number } {
+  const where = req.engine === "cpu" ? "CPU" : "GPU";
+  let bw = req.memBandwidthGBs;
+  let tf = req.tflops;
+  if (req.engine === "cpu") {
+    bw ??= req.cpu?.memBandwidthGBs;
+    if (tf === undefined && req.cpu) tf = (req.cpu.cores * CPU_CORE_GFLOPS) / 1000;
+  } else if (req.gpu) {
+    bw ??= req.gpu.bandwidthGBps;
+    tf ??= gpuTflops(req.gpu, req.dtype, req.engine);
+  }
+  if (bw === undefined || !(bw > 0)) {
+    throw new Error(`speed: memory bandwidth of the ${where} is unknown; give a catalog ${where === "CPU" ? "CPU (cpu.memBandwidthGBs)" : "GPU"} or memBandwidthGBs > 0`);
+  }
+  if (tf === undefined || !(tf > 0)) {
+    throw new Error(`speed: dense TFLOPS of the ${where} are unknown for ${req.dtype}; give a catalog ${where === "CPU" ? "CPU (cpu.cores)" : "GPU with tensorTflops"} or tflops > 0`);
+  }
+  return { bandwidthGBs: bw, tflops: tf };
+}
+
+/** How much faster `gpuCount` GPUs run one model copy than one GPU (1 for CPU and llama.cpp). */
+export function parallelScale(req: Pick<SpeedRequest, "engine" | "gpu" | "gpuCount">): number {
+  const n = Math.max(1, req.gpuCount);
+  if (req.engine !== "vllm" || n === 1) return 1;
+  const perDoubling = req.gpu?.interconnect ? TP_EFFICIENCY_PER_DOUBLING.linked : TP_EFFICIENCY_PER_DOUBLING.pcie;
+  return n * perDoubling ** Math.log2(n);
+}
+
+const atLeast = (name: string, v: number, min: number): void => {
+  if (!Number.isFinite(v) || v < min) throw new Error(`speed: ${name} must be a number ≥ ${min}; got ${v}`);
+};
+
+/** Decode and prefill speed of one model copy (one replica). Throws when the hardware is unknown. */
+export function throughput(req: SpeedRequest): Throughput {
+  return throughputWith(req, speedEfficiency(req));
+}
+
+/** {@link throughput} with explicit efficiencies (for calibration). */
+export function throughputWith(req: SpeedRequest, eff: SpeedEfficiency): Throughput {
+  atLeast("concurrency", req.concurrency, 1);
+  atLeast("promptTokens", req.promptTokens, 1);
+  atLeast("context", req.context, 0);
+  if (req.engine !== "cpu") atLeast("gpuCount", req.gpuCount, 1);
+  const peaks = devicePeaks(req);
+  const scale = parallelScale(req);
+  const bandwidth = peaks.bandwidthGBs * 1e9 * eff.bandwidth * scale; // bytes/s
+  const compute = peaks.tflops * 1e12 * eff.compute * scale; // FLOP/s
+  const overhead = eff.stepOverheadMs / 1000;
+  const kv = req.kvCacheDtype ?? "auto";
+
+  const weights = activeWeightBytes(req.arch, req.dtype);
+  const kvBytes = kvReadBytes(req.arch, kv, req.dtype, req.context);
+  const linear = linearFlopsPerToken(req.arch, req.dtype);
+  const decodeFlops = linear + attentionFlops(req.arch, req.context);
+
+  const step = (c: number): { seconds: number; bound: Throughput["bound"] } => {
+    const memory = (weights + c * kvBytes) / bandwidth;
+    const math = (c * decodeFlops) / compute;
+    return { seconds: Math.max(memory, math) + overhead, bound: math > memory ? "compute" : "memory-bandwidth" };
+  };
+  const one = step(1);
+  const c = req.concurrency;
+  const many = step(c);
+
+  // Prefill of P tokens: causal attention sees on average (P + 1) / 2 tokens; at least one read of the weights.
+  const P = req.promptTokens;
+  const prefillFlops = P * (linear + attentionFlops(req.arch, (P + 1) / 2));
+  const prefillSeconds = Math.max(prefillFlops / compute, (weights + P * kvReadBytes(req.arch, kv, req.dtype, 1)) / bandwidth) + overhead;
+  const aggregate = c / many.seconds;
+  return {
+    decodeTokensPerSecond: 1 / one.seconds,
+    prefillTokensPerSecond: P / prefillSeconds,
+    timeToFirstTokenMs: prefillSeconds * 1000,
+    aggregateDecodeTokensPerSecond: aggregate,
+    perRequestDecodeTokensPerSecond: aggregate / c,
+    concurrency: c,
+    promptTokens: P,
+    bound: many.bound,
+  };
+}

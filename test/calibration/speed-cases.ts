@@ -1,0 +1,146 @@
+/**
+ * Speed calibration cases (test/fixtures/speed-calibration.json) run through core/sizing/speed.ts:
+ * predictions, relative errors and their summary by split. Used by test/speed.test.ts and
+ * test/calibration/speed-report.ts.
+ */
+import fixture from "../fixtures/speed-calibration.json";
+import { findGpu, findModel } from "../../core/catalog";
+import { parseHfConfig, type ModelArchitecture } from "../../core/sizing/architecture";
+import type { ConcreteDtype } from "../../core/sizing/dtypes";
+import type { Engine } from "../../core/sizing/engines";
+import { efficiencyKey, throughputWith, SPEED_EFFICIENCY, type EfficiencyKey, type SpeedEfficiency, type SpeedRequest } from "../../core/sizing/speed";
+
+export interface SpeedCase {
+  id: string;
+  source: string;
+  split: "train" | "heldout";
+  model: string | null;
+  config?: string;
+  dtype: string;
+  engine: string;
+  hardware: { gpu?: string; gpuCount?: number; cpu?: { description: string; cores: number; memBandwidthGBs: number } };
+  context: number;
+  promptTokens: number;
+  concurrency: number;
+  measured: { decodeTokensPerSecond?: number; prefillTokensPerSecond?: number; aggregateDecodeTokensPerSecond?: number };
+  excludedPrefill?: string;
+  note?: string;
+}
+
+export interface SpeedSource {
+  id: string;
+  group: string;
+  published: string;
+  publishedNote?: string;
+  url: string;
+  read: string;
+  description: string;
+  split: "train" | "heldout";
+}
+
+export const SPEED_FIXTURE = fixture as unknown as {
+  splitRule: string;
+  configs: Record<string, unknown>;
+  sources: SpeedSource[];
+  cases: SpeedCase[];
+};
+
+const archCache = new Map<string, ModelArchitecture>();
+
+/** The model architecture of a case: a catalog model or an inline config. */
+export function caseArch(c: SpeedCase): ModelArchitecture {
+  const key = c.model ?? `config:${c.config}`;
+  let arch = archCache.get(key);
+  if (!arch) {
+    if (c.model) {
+      const m = findModel(c.model);
+      if (!m) throw new Error(`speed case ${c.id}: model ${c.model} is not in the catalog`);
+      arch = parseHfConfig(m.config, m.id);
+    } else {
+      const cfg = SPEED_FIXTURE.configs[c.config ?? ""];
+      if (!cfg) throw new Error(`speed case ${c.id}: config ${c.config} is not in the fixture's configs`);
+      arch = parseHfConfig(cfg, String(c.config));
+    }
+    archCache.set(key, arch);
+  }
+  return arch;
+}
+
+/** The speed request a case describes. */
+export function caseRequest(c: SpeedCase): SpeedRequest {
+  const gpu = c.hardware.gpu ? findGpu(c.hardware.gpu) : null;
+  if (c.hardware.gpu && !gpu) throw new Error(`speed case ${c.id}: GPU ${c.hardware.gpu} is not in the catalog`);
+  return {
+    arch: caseArch(c),
+    engine: c.engine as Engine,
+    dtype: c.dtype as ConcreteDtype,
+    gpu: gpu ?? null,
+    gpuCount: c.hardware.gpuCount ?? 1,
+    cpu: c.hardware.cpu ? { cores: c.hardware.cpu.cores, memBandwidthGBs: c.hardware.cpu.memBandwidthGBs } : null,
+    context: c.context,
+    promptTokens: c.promptTokens,
+    concurrency: c.concurrency,
+  };
+}
+
+export interface SpeedResult {
+  case: SpeedCase;
+  key: EfficiencyKey;
+  decode: { measured: number; predicted: number; error: number } | null;
+  prefill: { measured: number; predicted: number; error: number } | null;
+  aggregate: { measured: number; predicted: number; error: number } | null;
+}
+
+const err = (predicted: number, measured: number): number => (predicted - measured) / measured;
+
+/** Runs one case with the given efficiencies (default: the calibrated table). */
+export function runCase(c: SpeedCase, eff?: SpeedEfficiency): SpeedResult {
+  const req = caseRequest(c);
+  const key = efficiencyKey(req);
+  const t = throughputWith(req, eff ?? SPEED_EFFICIENCY[key]);
+  const m = c.measured;
+  const pair = (measured: number | undefined, predicted: number): SpeedResult["decode"] =>
+    measured === undefined ? null : { measured, predicted, error: err(predicted, measured) };
+  return {
+    case: c,
+    key,
+    // Single-request cases only: concurrency > 1 cases measure aggregate decode.
+    decode: c.concurrency === 1 ? pair(m.decodeTokensPerSecond, t.decodeTokensPerSecond) : null,
+    prefill: c.excludedPrefill ? null : pair(m.prefillTokensPerSecond, t.prefillTokensPerSecond),
+    aggregate: pair(m.aggregateDecodeTokensPerSecond, t.aggregateDecodeTokensPerSecond),
+  };
+}
+
+export function runAllSpeed(): SpeedResult[] {
+  return SPEED_FIXTURE.cases.map((c) => runCase(c));
+}
+
+/** The q-quantile (0..1) of absolute values, linear interpolation; null for no values. */
+export function quantileAbs(values: number[], q: number): number | null {
+  if (values.length === 0) return null;
+  const s = values.map(Math.abs).sort((a, b) => a - b);
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
+}
+
+export interface ErrorSummary {
+  n: number;
+  median: number | null;
+  p80: number | null;
+}
+
+export function summarise(errors: number[]): ErrorSummary {
+  return { n: errors.length, median: quantileAbs(errors, 0.5), p80: quantileAbs(errors, 0.8) };
+}
+
+/** Error summaries of decode, prefill and aggregate decode for one split. */
+export function splitSummary(results: SpeedResult[], split: "train" | "heldout"): { decode: ErrorSummary; prefill: ErrorSummary; aggregate: ErrorSummary } {
+  const rs = results.filter((r) => r.case.split === split);
+  return {
+    decode: summarise(rs.flatMap((r) => (r.decode ? [r.decode.error] : []))),
+    prefill: summarise(rs.flatMap((r) => (r.prefill ? [r.prefill.error] : []))),
+    aggregate: summarise(rs.flatMap((r) => (r.aggregate ? [r.aggregate.error] : []))),
+  };
+}

@@ -1,0 +1,247 @@
+import fc from "fast-check";
+import { catalog, cpuCatalog, findGpu, findModel, offerCpu, validateCpus, type Gpu } from "../core/catalog";
+import { parseHfConfig, type ModelArchitecture } from "../core/sizing/architecture";
+import type { ConcreteDtype } from "../core/sizing/dtypes";
+import { weightMemory } from "../core/sizing/memory";
+import {
+  activeWeightBytes,
+  deviceClass,
+  gpuTflops,
+  SPEED_EFFICIENCY,
+  throughput,
+  type SpeedRequest,
+} from "../core/sizing/speed";
+import { runAllSpeed, splitSummary, SPEED_FIXTURE } from "./calibration/speed-cases";
+
+const arch = (id: string): ModelArchitecture => parseHfConfig(findModel(id)!.config);
+const gpu = (id: string): Gpu => findGpu(id)!;
+const llama8b = arch("meta-llama/Llama-3.1-8B-Instruct");
+const llama70b = arch("meta-llama/Llama-3.1-70B-Instruct");
+const mixtral = arch("mistralai/Mixtral-8x7B-Instruct-v0.1");
+
+const base = (patch: Partial<SpeedRequest> = {}): SpeedRequest => ({
+  arch: llama8b,
+  engine: "vllm",
+  dtype: "bf16",
+  gpu: gpu("h100-sxm-80gb"),
+  gpuCount: 1,
+  context: 1024,
+  promptTokens: 512,
+  concurrency: 1,
+  ...patch,
+});
+
+/**
+ * Accuracy against published measurements (test/fixtures/speed-calibration.json). The bounds are
+ * the errors reported in docs/sizing.md ("Speed"), rounded up: a change that makes the model worse
+ * than documented fails here. Targets from issue #11: single-request decode median ≤ 20 %, prefill
+ * median ≤ 30 %; the held-out prefill misses its target (documented).
+ */
+describe("speed calibration against published measurements", () => {
+  const results = runAllSpeed();
+  const train = splitSummary(results, "train");
+  const heldout = splitSummary(results, "heldout");
+
+  it("compares enough cases, about a third of them held out", () => {
+    expect(results.length).toBeGreaterThanOrEqual(80);
+    expect(train.decode.n).toBeGreaterThanOrEqual(50);
+    expect(heldout.decode.n).toBeGreaterThanOrEqual(20);
+    const share = results.filter((r) => r.case.split === "heldout").length / results.length;
+    expect(share).toBeGreaterThan(0.25);
+  });
+
+  it("splits by source: within each group the newest campaign trains and older ones are held out", () => {
+    const sources = new Map(SPEED_FIXTURE.sources.map((s) => [s.id, s]));
+    for (const c of SPEED_FIXTURE.cases) {
+      expect(sources.get(c.source)?.split).toBe(c.split);
+    }
+    for (const group of new Set(SPEED_FIXTURE.sources.map((s) => s.group))) {
+      const inGroup = SPEED_FIXTURE.sources.filter((s) => s.group === group);
+      const newest = [...inGroup].sort((a, b) => b.published.localeCompare(a.published))[0]!;
+      for (const s of inGroup) expect(s.split).toBe(s === newest ? "train" : "heldout");
+    }
+  });
+
+  it("predicts single-request decode within 20 % at the median, on training and held-out cases", () => {
+    expect(train.decode.median!).toBeLessThanOrEqual(0.07);
+    expect(heldout.decode.median!).toBeLessThanOrEqual(0.07);
+    expect(train.decode.p80!).toBeLessThanOrEqual(0.11);
+    expect(heldout.decode.p80!).toBeLessThanOrEqual(0.17);
+  });
+
+  it("predicts training prefill within 30 % at the median (held-out prefill: within the documented 60 %)", () => {
+    expect(train.prefill.median!).toBeLessThanOrEqual(0.22);
+    expect(train.prefill.p80!).toBeLessThanOrEqual(0.42);
+    expect(heldout.prefill.median!).toBeLessThanOrEqual(0.6);
+  });
+
+  it("keeps every single-request decode prediction within a factor of 1.5", () => {
+    for (const r of results) {
+      if (r.decode) expect(Math.abs(Math.log(r.decode.predicted / r.decode.measured))).toBeLessThan(Math.log(1.5));
+    }
+  });
+});
+
+describe("throughput", () => {
+  it("reads active weights only for a mixture of experts", () => {
+    const active = activeWeightBytes(mixtral, "bf16");
+    const total = weightMemory(mixtral, "bf16").bytesTotal;
+    // Mixtral: 2 of 8 experts per token, ~12.9B of ~46.7B parameters active.
+    expect(active / total).toBeGreaterThan(0.25);
+    expect(active / total).toBeLessThan(0.32);
+  });
+
+  it("is memory-bandwidth bound for one request and compute bound for many", () => {
+    expect(throughput(base()).bound).toBe("memory-bandwidth");
+    expect(throughput(base({ concurrency: 512, context: 256 })).bound).toBe("compute");
+  });
+
+  it("decodes Llama 3.1 8B bf16 on one H100 SXM at about 3.35 TB/s × efficiency / 16 GB", () => {
+    const t = throughput(base({ context: 0 }));
+    const e = SPEED_EFFICIENCY["vllm/gpu-datacenter"];
+    const bytes = activeWeightBytes(llama8b, "bf16");
+    const expected = 1 / (bytes / (3350e9 * e.bandwidth) + e.stepOverheadMs / 1000);
+    expect(t.decodeTokensPerSecond).toBeCloseTo(expected, 6);
+    expect(t.decodeTokensPerSecond).toBeGreaterThan(120);
+    expect(t.decodeTokensPerSecond).toBeLessThan(200);
+  });
+
+  it("gives time to first token as the prefill time of the prompt", () => {
+    const t = throughput(base({ promptTokens: 2048 }));
+    expect(t.timeToFirstTokenMs).toBeCloseTo((2048 / t.prefillTokensPerSecond) * 1000, 6);
+    expect(t.promptTokens).toBe(2048);
+  });
+
+  it("speeds up one request with vLLM tensor parallelism but not with llama.cpp's layer split", () => {
+    const vllm1 = throughput(base({ arch: llama70b, dtype: "fp8" }));
+    const vllm4 = throughput(base({ arch: llama70b, dtype: "fp8", gpuCount: 4 }));
+    expect(vllm4.decodeTokensPerSecond).toBeGreaterThan(2 * vllm1.decodeTokensPerSecond);
+    const cpp1 = throughput(base({ engine: "llamacpp", dtype: "q4_k_m", gpu: gpu("rtx-4090") }));
+    const cpp4 = throughput(base({ engine: "llamacpp", dtype: "q4_k_m", gpu: gpu("rtx-4090"), gpuCount: 4 }));
+    expect(cpp4.decodeTokensPerSecond).toBeCloseTo(cpp1.decodeTokensPerSecond, 9);
+  });
+
+  it("uses the fp8 tensor rate for fp8 on Hopper and the 16-bit rate for AWQ", () => {
+    const h100 = gpu("h100-sxm-80gb");
+    expect(gpuTflops(h100, "fp8", "vllm")).toBe(h100.tensorTflops.fp8);
+    expect(gpuTflops(h100, "awq", "vllm")).toBe(h100.tensorTflops.fp16);
+    expect(gpuTflops(gpu("a100-sxm-80gb"), "fp8", "vllm")).toBe(312);
+  });
+
+  it("classes GPUs by memory: HBM as datacenter, GDDR (L40S included) as consumer", () => {
+    expect(deviceClass({ engine: "vllm", gpu: gpu("h100-pcie-80gb") })).toBe("gpu-datacenter");
+    expect(deviceClass({ engine: "vllm", gpu: gpu("l40s") })).toBe("gpu-consumer");
+    expect(deviceClass({ engine: "cpu", gpu: null })).toBe("cpu");
+  });
+
+  it("runs CPU inference from cores and memory bandwidth", () => {
+    const t = throughput(base({ engine: "cpu", dtype: "q4_k_m", gpu: null, gpuCount: 0, cpu: { cores: 32, memBandwidthGBs: 460.8 } }));
+    expect(t.decodeTokensPerSecond).toBeGreaterThan(20);
+    expect(t.decodeTokensPerSecond).toBeLessThan(100);
+  });
+
+  it("takes overrides for hardware not in the catalog", () => {
+    const t = throughput(base({ gpu: null, memBandwidthGBs: 1000, tflops: 200 }));
+    const faster = throughput(base({ gpu: null, memBandwidthGBs: 2000, tflops: 200 }));
+    expect(faster.decodeTokensPerSecond).toBeGreaterThan(t.decodeTokensPerSecond);
+  });
+
+  it("says what is missing when the bandwidth is unknown", () => {
+    expect(() => throughput(base({ gpu: null }))).toThrow(/memory bandwidth of the GPU is unknown.*memBandwidthGBs/);
+    expect(() => throughput(base({ engine: "cpu", gpu: null, cpu: null }))).toThrow(/memory bandwidth of the CPU is unknown/);
+  });
+
+  it("rejects a concurrency below 1", () => {
+    expect(() => throughput(base({ concurrency: 0 }))).toThrow("speed: concurrency must be a number ≥ 1; got 0");
+  });
+});
+
+describe("speed properties", () => {
+  const models = ["meta-llama/Llama-3.1-8B-Instruct", "Qwen/Qwen3-30B-A3B", "google/gemma-3-27b-it", "mistralai/Mixtral-8x7B-Instruct-v0.1", "deepseek-ai/DeepSeek-V3", "openai/gpt-oss-20b"].map(arch);
+  const gpus = ["h100-sxm-80gb", "l40s", "rtx-4090", "a100-pcie-80gb", "mi300x", "l4"].map(gpu);
+  const vllmDtypes: ConcreteDtype[] = ["bf16", "fp16", "fp8", "int8", "awq", "gptq"];
+  const request = fc.record({
+    arch: fc.constantFrom(...models),
+    engine: fc.constantFrom("vllm" as const, "llamacpp" as const, "ollama" as const),
+    dtype: fc.constantFrom(...vllmDtypes),
+    gpu: fc.constantFrom(...gpus),
+    gpuCount: fc.constantFrom(1, 2, 4, 8),
+    context: fc.integer({ min: 0, max: 131072 }),
+    promptTokens: fc.integer({ min: 1, max: 32768 }),
+    concurrency: fc.integer({ min: 1, max: 256 }),
+  });
+
+  it("more memory bandwidth is never slower", () => {
+    fc.assert(
+      fc.property(request, fc.double({ min: 50, max: 10000, noNaN: true }), fc.double({ min: 1, max: 10, noNaN: true }), (r, bw, k) => {
+        const slow = throughput({ ...r, memBandwidthGBs: bw });
+        const fast = throughput({ ...r, memBandwidthGBs: bw * k });
+        return (
+          fast.decodeTokensPerSecond >= slow.decodeTokensPerSecond &&
+          fast.aggregateDecodeTokensPerSecond >= slow.aggregateDecodeTokensPerSecond &&
+          fast.prefillTokensPerSecond >= slow.prefillTokensPerSecond
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("more context never makes decode faster", () => {
+    fc.assert(
+      fc.property(request, fc.integer({ min: 0, max: 131072 }), (r, extra) => {
+        const short = throughput(r);
+        const long = throughput({ ...r, context: r.context + extra });
+        return long.decodeTokensPerSecond <= short.decodeTokensPerSecond && long.aggregateDecodeTokensPerSecond <= short.aggregateDecodeTokensPerSecond;
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("more concurrency never lowers aggregate throughput (and never raises each request's)", () => {
+    fc.assert(
+      fc.property(request, fc.integer({ min: 1, max: 256 }), (r, extra) => {
+        const few = throughput(r);
+        const many = throughput({ ...r, concurrency: r.concurrency + extra });
+        return (
+          many.aggregateDecodeTokensPerSecond >= few.aggregateDecodeTokensPerSecond &&
+          many.perRequestDecodeTokensPerSecond <= few.perRequestDecodeTokensPerSecond
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("catalog speed data", () => {
+  it("gives every GPU dense tensor TFLOPS with a source", () => {
+    for (const g of catalog().gpus) {
+      expect(g.tensorTflops.fp16).toBeGreaterThan(0);
+      expect(g.tensorTflops.sources.length).toBeGreaterThan(0);
+      if (g.dataTypes.fp8) expect(g.tensorTflops.fp8 ?? 0).toBeGreaterThanOrEqual(g.tensorTflops.fp16);
+      if (!g.dataTypes.fp8) expect(g.tensorTflops.fp8).toBeUndefined();
+    }
+  });
+
+  it("knows the CPU of every offer that names one", () => {
+    for (const o of catalog().offers.filter((x) => x.cpu !== null)) {
+      const c = offerCpu(o.id);
+      expect(c?.cores).toBeGreaterThan(0);
+      expect(c?.memBandwidthGBs).toBeGreaterThan(0);
+      expect(c!.memBandwidthGBs).toBeLessThanOrEqual(c!.model.peakBandwidthGBs * 2 + 1e-9);
+    }
+    expect(offerCpu("hetzner-gex131")).toMatchObject({ cores: 24, memBandwidthGBs: 281.6, model: { model: "Intel Xeon Gold 5412U" } });
+    expect(offerCpu("no-such-offer")).toBeUndefined();
+  });
+
+  it("rejects a CPU entry whose bandwidth does not match its memory system", () => {
+    const raw = structuredClone(cpuCatalog());
+    raw.cpus[0]!.peakBandwidthGBs = 999;
+    expect(() => validateCpus(raw)).toThrow(/cpus\.json\.cpus\[0\]\.peakBandwidthGBs: peakBandwidthGBs must equal memoryChannels × memoryMTs × 8 \/ 1000/);
+  });
+
+  it("rejects a CPU entry for an offer that does not exist", () => {
+    const raw = structuredClone(cpuCatalog());
+    raw.offers[0]!.offer = "hetzner-gex999";
+    expect(() => validateCpus(raw)).toThrow('cpus.json.offers[0].offer: "hetzner-gex999" is not an offer id in offers.json');
+  });
+});
