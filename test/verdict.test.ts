@@ -88,3 +88,28 @@ describe("vLLM on a Tesla P100: one verdict, one reason", () => {
     expect(vllmSupportProblem({ memoryGiB: 80, vendor: "nvidia", computeCapability: "7.5", name: "T4" }, 8)).toBe("vLLM needs compute capability 8.0 or newer; T4 has 7.5: use engine llamacpp with a GGUF type");
   });
 });
+
+describe("one meaning per --json field across engines: kvCacheTokens is a capacity", () => {
+  const l40s = findGpu("l40s")!;
+  const arch = parseHfConfig(matchModel("llama-3.1-8b")!.model.config);
+  const gpu = (memoryGiB: number) => ({ memoryGiB, dataTypes: l40s.dataTypes, computeCapability: l40s.computeCapability, name: l40s.name, vendor: l40s.vendor });
+  const base = { arch, maxModelLen: 8192, concurrency: 2 };
+
+  it("llama.cpp reports what its memory could hold, not the asked context × concurrency", () => {
+    const big = estimate({ ...base, engine: "llamacpp", dtype: "q8_0", gpu: gpu(gpuMemoryGiB(l40s)) });
+    const vllm = estimate({ ...base, engine: "vllm", dtype: "bf16", gpu: gpu(gpuMemoryGiB(l40s)) });
+    for (const r of [big, vllm]) {
+      expect(r.fits).toBe(true);
+      // Far more than the 16,384 tokens asked: 40+ GiB are free on an L40S for an 8B model.
+      expect(r.kvCacheTokens).toBeGreaterThan(10 * 16_384);
+      expect(r.maxConcurrency).toBeCloseTo(r.kvCacheTokens / 8192, 6);
+    }
+    // Less memory, less capacity; at the edge of fitting the capacity is the requirement.
+    const small = estimate({ ...base, engine: "llamacpp", dtype: "q8_0", gpu: gpu(12) });
+    expect(small.kvCacheTokens).toBeLessThan(big.kvCacheTokens);
+    expect(small.fits).toBe(small.kvCacheTokens >= 16_384);
+    const tooSmall = estimate({ ...base, engine: "llamacpp", dtype: "q8_0", gpu: gpu(9) });
+    expect(tooSmall.fits).toBe(false);
+    expect(tooSmall.kvCacheTokens).toBeLessThan(16_384);
+  });
+});

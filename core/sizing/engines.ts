@@ -148,9 +148,13 @@ export interface EngineEstimate {
   tensorParallelSize: number;
   maxModelLen: number;
   perGpu: MemoryBreakdown;
-  /** Tokens the KV cache holds over the whole deployment. */
+  /**
+   * Capacity, with one meaning for every engine: the tokens a KV cache can hold over the whole
+   * deployment in the memory left (vLLM allocates it all; llama.cpp allocates `-c` and this adds
+   * what the free memory would take). A requirement is `maxModelLen × concurrency`, never this.
+   */
   kvCacheTokens: number;
-  /** kvCacheTokens / maxModelLen. */
+  /** kvCacheTokens / maxModelLen: requests of the full context the cache can hold at once. */
   maxConcurrency: number;
   /** Bytes of KV cache per token per GPU. */
   kvBytesPerToken: number;
@@ -256,6 +260,11 @@ export function estimateLlamaCpp(
   const free = deviceTotalGiB - weightsGiB - kvGiB - overheadGiB;
   const fits = free >= 0;
   const where = cpu ? "host RAM" : `${gpus > 1 ? `each of ${gpus} GPUs` : "the GPU"}`;
+  // Capacity, as vLLM reports it: the tokens a KV cache could hold in this memory (llama.cpp
+  // allocates exactly -c; the free memory would take this many more). Only full-attention layers
+  // grow with the context; a model without them holds what -c asks.
+  const growthBytesPerToken = (kv.fullLayers * kv.bytesPerLayerToken * (cpu ? 1 : frac)) / gpus;
+  const capacity = growthBytesPerToken > 0 ? Math.max(0, ctx + Math.floor((free * GiB) / growthBytesPerToken)) : ctx;
   return {
     engine,
     dtype,
@@ -270,8 +279,8 @@ export function estimateLlamaCpp(
       kvCacheGiB: kvGiB,
       freeGiB: free,
     },
-    kvCacheTokens: ctx,
-    maxConcurrency: o.parallel ?? 1,
+    kvCacheTokens: capacity,
+    maxConcurrency: capacity / Math.max(1, ctx / (o.parallel ?? 1)),
     kvBytesPerToken: kv.bytesPerTokenPerGpu,
     fits,
     reason: fits

@@ -113,7 +113,9 @@ export function estimate(input: EstimateInput): EstimateResult {
       gpuCount: cpu ? 1 : count,
       kvCacheDtype: input.kvCacheDtype === "auto" || input.kvCacheDtype === undefined ? "fp16" : input.kvCacheDtype,
     });
-    e = { ...e, maxModelLen: input.maxModelLen ?? 4096, kvCacheTokens: ctx, maxConcurrency: concurrency };
+    // kvCacheTokens stays the capacity (as for vLLM); maxConcurrency is how many requests of the context it holds.
+    const maxModelLen = input.maxModelLen ?? 4096;
+    e = { ...e, maxModelLen, maxConcurrency: e.kvCacheTokens / maxModelLen };
   }
   const requiredTokens = e.maxModelLen * concurrency;
   let { fits, reason } = e;
