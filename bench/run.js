@@ -27,7 +27,8 @@ const path = require("node:path");
 
 const ROOT = path.join(__dirname, "..");
 const DIST = path.join(ROOT, "dist");
-const MAIN = path.join(DIST, "cli", "main.js");
+/** What a user runs: the package's bin (the esbuild bundle of cli/main.ts, `npm run bundle`). */
+const MAIN = path.join(ROOT, require("../package.json").bin["gpu-hosting"]);
 
 const argv = process.argv.slice(2);
 const runsArg = argv.indexOf("--runs");
@@ -176,6 +177,6 @@ out.push("");
 out.push("Slowest models (median ms per fitAll): " + inProcess.slowest.map((r) => `${r.model} ${f2(r.medianMs)}`).join(", "));
 console.log(out.join("\n"));
 if (CHECK && !target.ok) {
-  console.error(`bench: cold fit took ${f2(fitOverNode)} × a bare node start (target ≤ ${MAX_FIT_OVER_NODE} ×); profile with node --cpu-prof dist/cli/main.js fit …`);
+  console.error(`bench: cold fit took ${f2(fitOverNode)} × a bare node start (target ≤ ${MAX_FIT_OVER_NODE} ×); profile with node --cpu-prof ${path.relative(ROOT, MAIN)} fit …`);
   process.exit(1);
 }

@@ -666,3 +666,25 @@ describe("fit: replicas, speed, filters and ownership", () => {
     expect(r.stderr).toMatch(/--fits-only: whether an offer fits depends on a model/);
   });
 });
+
+describe("the bin is the bundle", () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")) as { bin: Record<string, string> };
+  const BIN = path.join(__dirname, "..", pkg.bin["gpu-hosting"]!);
+  const run = (file: string, args: string[]) => spawnSync(process.execPath, [file, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1", COLUMNS: "120" } });
+
+  it.each([
+    [["fit", "llama-3.1-8b", "--context", "16k", "--concurrency", "4", "--top", "5", "--json"]],
+    [["estimate", "--model", "llama-3.1-70b", "--gpu", "l40s", "--gpu-count", "2", "--dtype", "awq"]],
+    [["check", "stacks/Pulumi.dev.yaml", "--format", "markdown"]],
+    [["catalog", "offers", "--provider", "scaleway"]],
+    [["estimate", "--model", "no-such-model"]],
+  ])("prints what the module tree prints, with the same exit code: %j", (args) => {
+    expect(BIN).toMatch(/dist\/cli\/gpu-hosting\.js$/);
+    const tree = run(MAIN, args);
+    const bundle = run(BIN, args);
+    expect(bundle.status).toBe(tree.status);
+    expect(bundle.stdout).toBe(tree.stdout);
+    expect(bundle.stderr).toBe(tree.stderr);
+    expect(tree.stdout.length + tree.stderr.length).toBeGreaterThan(20);
+  });
+});
