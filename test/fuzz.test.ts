@@ -12,11 +12,10 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { format } from "node:util";
 import { CORE_SCHEMA, dump, load } from "js-yaml";
 import { checkStackConfig, readStackYaml, StackInputError } from "../core/checks/stackFile";
 import { formatCheckReport, type CheckFormat } from "../cli/check";
-import { main } from "../cli/main";
+import { runCliInProcess, type CliRun } from "./helpers/cliInProcess";
 
 const SEED = 0x12c0ffee;
 const STACK_CASES = 2400;
@@ -362,30 +361,10 @@ describe("fuzzed stack files, in-process through readStackYaml, checkStackConfig
 /** Stack files the stack fuzz wrote, for `check` flag sets. */
 const fuzzedFiles: string[] = [];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 /** Runs the CLI in-process, capturing what it writes. */
-async function cli(args: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const spies = [
-    jest.spyOn(process.stdout, "write").mockImplementation(((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write),
-    jest.spyOn(process.stderr, "write").mockImplementation(((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write),
-    jest.spyOn(console, "log").mockImplementation((...a: unknown[]) => void (stdout += `${format(...a)}\n`)),
-    jest.spyOn(console, "error").mockImplementation((...a: unknown[]) => void (stderr += `${format(...a)}\n`)),
-  ];
-  const before = process.exitCode;
-  try {
-    return { code: await main(["node", "gpu-hosting", ...args]), stdout, stderr };
-  } finally {
-    for (const s of spies) s.mockRestore();
-    process.exitCode = before;
-  }
-}
+const cli = (args: string[]): Promise<CliRun> => runCliInProcess(args);
 
 /** Files `--config`, `--policy-config` and `check` read in flag sets. */
 function fixtures(p: Planted): Record<"configs" | "policies" | "stacks", string[]> {

@@ -6,7 +6,6 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { format } from "node:util";
 import { configDefaults, networkExposure, runChecks, secrets, type CheckContext } from "../core/checks";
 import { looksLikeCredential, quoted, redactSecrets, REQUIRED_SECRET_KEYS } from "../core/checks/secrets";
 import { checkStackConfig, MAX_STACK_FILE_BYTES, readStackYaml, StackInputError } from "../core/checks/stackFile";
@@ -19,7 +18,7 @@ import { scalewayExposures } from "../core/hosts/scaleway";
 import { ModelConfigError, parseHfConfig } from "../core/sizing/architecture";
 import { checkpointDtype, normalizeDtype } from "../core/sizing/dtypes";
 import { catalog } from "../core/catalog";
-import { main } from "../cli/main";
+import { runCliInProcess, type CliRun } from "./helpers/cliInProcess";
 
 const ROOT = path.join(__dirname, "..");
 const DEV = fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.dev.yaml"), "utf8");
@@ -36,30 +35,9 @@ function write(name: string, text: string): string {
   return file;
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs the CLI in-process, capturing what it writes. */
-async function cli(...args: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const spies = [
-    jest.spyOn(process.stdout, "write").mockImplementation(((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write),
-    jest.spyOn(process.stderr, "write").mockImplementation(((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write),
-    jest.spyOn(console, "log").mockImplementation((...a: unknown[]) => void (stdout += `${format(...a)}\n`)),
-    jest.spyOn(console, "error").mockImplementation((...a: unknown[]) => void (stderr += `${format(...a)}\n`)),
-  ];
-  const before = process.exitCode;
-  try {
-    return { code: await main(["node", "gpu-hosting", ...args]), stdout, stderr };
-  } finally {
-    for (const s of spies) s.mockRestore();
-    process.exitCode = before;
-  }
-}
+const cli = (...args: string[]): Promise<CliRun> => runCliInProcess(args);
 
 /** The dev stack plus more lines under `config:`. */
 const devWith = (...lines: string[]): string => `${DEV.trimEnd()}\n${lines.join("\n")}\n`;

@@ -10,11 +10,10 @@ import http from "node:http";
 import type net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { format } from "node:util";
-import { main } from "../cli/main";
 import { hubSettings, readCheckpointFacts, validateRepoId, validateRevision } from "../cli/hub";
 import { UsageError } from "../cli/errors";
 import { countParameters, parseHfConfig } from "../core/sizing/architecture";
+import { runCliInProcess, type CliRun } from "./helpers/cliInProcess";
 
 /** A token shaped like a Hugging Face one (hf_ + 34 characters), never a real one. */
 const TOKEN = "hf_Zq8LmT3vKx9PwR2sYc7BnJ4hDf6GaE1uVo";
@@ -148,31 +147,11 @@ afterEach(() => {
   }
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs the CLI in-process, capturing what it writes. */
-async function cli(...args: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const spies = [
-    jest.spyOn(process.stdout, "write").mockImplementation(((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write),
-    jest.spyOn(process.stderr, "write").mockImplementation(((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write),
-    jest.spyOn(console, "log").mockImplementation((...a: unknown[]) => void (stdout += `${format(...a)}\n`)),
-  ];
-  const before = process.exitCode;
-  try {
-    return { code: await main(["node", "gpu-hosting", ...args]), stdout, stderr };
-  } finally {
-    for (const s of spies) s.mockRestore();
-    process.exitCode = before;
-  }
-}
+const cli = (...args: string[]): Promise<CliRun> => runCliInProcess(args);
 
-const estimateJson = async (...args: string[]): Promise<{ run: Run; json: Record<string, unknown> }> => {
+const estimateJson = async (...args: string[]): Promise<{ run: CliRun; json: Record<string, unknown> }> => {
   const run = await cli("estimate", "--gpu", "l4", "--json", ...args);
   return { run, json: run.code === 0 ? (JSON.parse(run.stdout) as Record<string, unknown>) : {} };
 };

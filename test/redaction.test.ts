@@ -8,15 +8,14 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { format } from "node:util";
 import { CORE_SCHEMA, load } from "js-yaml";
-import { main } from "../cli/main";
 import { catalog } from "../core/catalog";
 import { looksLikeIdentifier, notShown, quotedId, redactSecrets } from "../core/checks/secrets";
 import { checkStackConfig, readStackYaml, StackInputError } from "../core/checks/stackFile";
 import { FLEET_TYPE } from "../core/tokens";
 import { startPolicyPack, type AnalyzerResource, type PolicyPackHandle } from "../testing/analyzer";
 import { runProgram, stackFileConfig } from "./helpers/program";
+import { runCliInProcess, type CliRun } from "./helpers/cliInProcess";
 
 const ROOT = path.join(__dirname, "..");
 const DEV = fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.dev.yaml"), "utf8");
@@ -55,30 +54,9 @@ const FIELDS: [string, (v: string) => string][] = [
   ["gpu-hosting:clusters[0].zone", (v) => K8S.replace("zone: fr-par-2", `zone: ${JSON.stringify(v)}`)],
 ];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs the CLI in-process, capturing what it writes. */
-async function cli(...args: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const spies = [
-    jest.spyOn(process.stdout, "write").mockImplementation(((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write),
-    jest.spyOn(process.stderr, "write").mockImplementation(((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write),
-    jest.spyOn(console, "log").mockImplementation((...a: unknown[]) => void (stdout += `${format(...a)}\n`)),
-    jest.spyOn(console, "error").mockImplementation((...a: unknown[]) => void (stderr += `${format(...a)}\n`)),
-  ];
-  const before = process.exitCode;
-  try {
-    return { code: await main(["node", "gpu-hosting", ...args]), stdout, stderr };
-  } finally {
-    for (const s of spies) s.mockRestore();
-    process.exitCode = before;
-  }
-}
+const cli = (...args: string[]): Promise<CliRun> => runCliInProcess(args);
 
 let fileCount = 0;
 function write(text: string): string {

@@ -5,12 +5,11 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { format } from "node:util";
-import { main } from "../cli/main";
 import { findGpu, gpuMemoryGiB, matchModel } from "../core/catalog";
 import { checkStackConfig, readStackYaml } from "../core/checks/stackFile";
 import { parseHfConfig } from "../core/sizing/architecture";
 import { estimate, MIN_VLLM_COMPUTE_CAPABILITY, vllmSupportProblem } from "../core/sizing/estimate";
+import { runCliInProcess, type CliRun } from "./helpers/cliInProcess";
 
 const ROOT = path.join(__dirname, "..");
 const DEV = fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.dev.yaml"), "utf8");
@@ -21,23 +20,8 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 /** The dev stack on Scaleway's RENDER-S (one Tesla P100) serving the AWQ 8B with vLLM (the default engine). */
 const P100_STACK = DEV.replace("type: L4-1-24G", "type: RENDER-S").replace("zone: fr-par-2", "zone: fr-par-1").replace("model: meta-llama/Llama-3.1-8B-Instruct", `model: ${AWQ_8B}`);
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const spies = [
-    jest.spyOn(process.stdout, "write").mockImplementation(((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write),
-    jest.spyOn(process.stderr, "write").mockImplementation(((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write),
-    jest.spyOn(console, "log").mockImplementation((...a: unknown[]) => void (stdout += `${format(...a)}\n`)),
-    jest.spyOn(console, "error").mockImplementation((...a: unknown[]) => void (stderr += `${format(...a)}\n`)),
-  ];
-  const before = process.exitCode;
-  try {
-    return { code: await main(["node", "gpu-hosting", ...args]), stdout, stderr };
-  } finally {
-    for (const s of spies) s.mockRestore();
-    process.exitCode = before;
-  }
-}
+/** Runs the CLI in-process, capturing what it writes. */
+const cli = (...args: string[]): Promise<CliRun> => runCliInProcess(args);
 
 describe("vLLM on a Tesla P100: one verdict, one reason", () => {
   const p100 = findGpu("tesla-p100-16gb")!;

@@ -14,7 +14,7 @@ import { AUTO_UPGRADES_CONFIG, SSHD_HARDENING_CONFIG, SSHD_HARDENING_DROPIN } fr
 import { checkStackConfig, readStackYaml } from "../../core/checks/stackFile";
 import { planStack, type HostPlan } from "../../core/layers/plan";
 import { RUN_AS_ROOT } from "../../components/layers/hostSoftware";
-import { bootTestHost, buildTestHost, clientKey, describeWithTestHost, phaseRecorder, ssh, testHostMissing, type SshResult, type TestHost, type TestHostImage } from "./testHost";
+import { bootTestHost, rebootAndWait, buildTestHost, clientKey, describeWithTestHost, phaseRecorder, ssh, testHostMissing, type SshResult, type TestHost, type TestHostImage } from "./testHost";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -112,21 +112,7 @@ describeWithTestHost("the dev stack on a test host (systemd as PID 1, cloud-init
   });
 
   it("comes back after a reboot with the same host key, and cloud-init does not run again", async () => {
-    const bootId = await llm("cat /proc/sys/kernel/random/boot_id");
-    const before = host!.boots();
-    // The component's reboot step does the same (components/layers/hostSoftware.ts): detached, so the session ends cleanly.
-    await llm("sudo -n nohup sh -c 'sleep 1; systemctl reboot' >/dev/null 2>&1 & echo rebooting");
-    await phase("reboot until SSH answers", async () => {
-      const deadline = Date.now() + 180_000;
-      for (;;) {
-        if (host!.boots() > before) {
-          const r = await as(plan.adminUser, "cat /proc/sys/kernel/random/boot_id").catch(() => undefined);
-          if (r && r.code === 0 && r.stdout.trim() !== bootId) return;
-        }
-        if (Date.now() > deadline) throw new Error(`no reboot within 180 s:\n${host!.console().slice(-3000)}`);
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    });
+    await phase("reboot until SSH answers", () => rebootAndWait(host!, (c) => as(plan.adminUser, c)));
     expect(await llm("systemctl is-system-running --wait || true")).toMatch(/^(running|degraded)$/);
     expect(await llm("cloud-init status")).toBe("status: done");
     // The instance id has not changed, so cloud-init ran no per-instance module again (one boot record per instance).

@@ -31,7 +31,7 @@ import { ADMIN, API_KEY, ETC_HOSTS, fetchWithCa, httpsGet, planTestStack, remova
 import { ENGINE_DIR_IN_HOST, engineBinds, installCpuEngine, NODE_LLAMA_CPP_VERSION } from "./engine";
 import { NVIDIA_SMI_STANDIN, STANDIN_FILES } from "./standins";
 import { TINY_ANSWER_BYTE } from "./tinyGguf";
-import { bootTestHost, buildTestHost, clientKey, describeWithTestHost, phaseRecorder, ssh, testHostMissing, type SshResult, type TestHost, type TestHostImage } from "./testHost";
+import { bootTestHost, rebootAndWait, buildTestHost, clientKey, describeWithTestHost, phaseRecorder, ssh, testHostMissing, type SshResult, type TestHost, type TestHostImage } from "./testHost";
 
 const { phases, phase } = phaseRecorder();
 
@@ -256,21 +256,7 @@ describeWithTestHost("a CPU-only onprem host serving a deployment (stand-in dock
   });
 
   it("comes back serving after a reboot: units enabled, the engine started after docker, healthy through Caddy with TLS and the key", async () => {
-    const bootId = await llm("cat /proc/sys/kernel/random/boot_id");
-    const before = host!.boots();
-    // As the component's reboot step does it: detached, so the SSH session ends cleanly.
-    await llm("sudo -n nohup sh -c 'sleep 1; systemctl reboot' >/dev/null 2>&1 & echo rebooting");
-    await phase("reboot until SSH answers", async () => {
-      const deadline = Date.now() + 180_000;
-      for (;;) {
-        if (host!.boots() > before) {
-          const r = await as("cat /proc/sys/kernel/random/boot_id").catch(() => undefined);
-          if (r && r.code === 0 && r.stdout.trim() !== bootId) return;
-        }
-        if (Date.now() > deadline) throw new Error(`no reboot within 180 s:\n${host!.console().slice(-3000)}`);
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    });
+    await phase("reboot until SSH answers", () => rebootAndWait(host!, (c) => as(c)));
     // Nothing is applied again: the units the layers enabled start by themselves.
     const models = await phase("until the endpoint answers again", async () => {
       const deadline = Date.now() + 120_000;

@@ -729,3 +729,22 @@ export function describeWithTestHost(name: string, fn: () => void): void {
   console.warn(`SKIPPED "${name}": ${missing}; set CI=true to make this a failure`);
   describe.skip(name, fn);
 }
+
+/**
+ * Reboots the host as the components' reboot step does (detached, so the SSH session ends cleanly)
+ * and waits until SSH answers from a new boot (another boot id).
+ */
+export async function rebootAndWait(host: TestHost, run: (command: string) => Promise<SshResult>, timeoutMs = 180_000): Promise<void> {
+  const bootId = (await run("cat /proc/sys/kernel/random/boot_id")).stdout.trim();
+  const before = host.boots();
+  await run("sudo -n nohup sh -c 'sleep 1; systemctl reboot' >/dev/null 2>&1 & echo rebooting");
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (host.boots() > before) {
+      const r = await run("cat /proc/sys/kernel/random/boot_id").catch(() => undefined);
+      if (r && r.code === 0 && r.stdout.trim() !== bootId) return;
+    }
+    if (Date.now() > deadline) throw new Error(`no reboot within ${timeoutMs / 1000} s:\n${host.console().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
