@@ -14,6 +14,23 @@ import { describeAlternatives } from "./estimate";
 import { fmt, outputWidth, printJson, table, wrapText } from "./format";
 import * as p from "./parse";
 
+/**
+ * Default decode speed per user: about reading speed. A setup that "fits" at 1 token/s (a few vCPUs
+ * for several users) is not an answer to "what serves my users", so it ranks after those that reach
+ * this, marked slow; `--min-tokens-per-second 0` turns the floor off.
+ */
+export const DEFAULT_MIN_TOKENS_PER_SECOND = 5;
+
+/** `--min-tokens-per-second`: a number of tokens/s, 0 for no minimum (undefined). */
+function parseMinSpeed(value: string | undefined): number | undefined {
+  if (value === undefined || /^\s*0+(\.0*)?\s*$/.test(value)) return undefined;
+  try {
+    return p.parsePositiveNumber("--min-tokens-per-second", value);
+  } catch {
+    throw badValue("--min-tokens-per-second", value, "expected tokens/s per user, a number of 0 or more (0: no minimum)", `default ${DEFAULT_MIN_TOKENS_PER_SECOND}`);
+  }
+}
+
 interface FitFlags {
   config?: string;
   revision?: string;
@@ -93,7 +110,7 @@ export function registerFit(program: Command): void {
     .option("--kv-cache-dtype <type>", "auto or fp8", "auto")
     .option("--gpu-memory-utilization <f>", "fraction of each GPU vLLM may use", "0.9")
     .option("--max-eur-month <eur>", "only setups at or below this monthly price, all replicas together (an offer whose cheapest setup costs more is left out)")
-    .option("--min-tokens-per-second <n>", "decode speed each user must get, tokens/s (setups below it rank after those that reach it)")
+    .option("--min-tokens-per-second <n>", `decode speed each user must get, tokens/s (setups below it rank after those that reach it, marked slow); 0: no minimum`, String(DEFAULT_MIN_TOKENS_PER_SECOND))
     .option("--prompt-tokens <tokens>", "prompt length for time to first token (default: the context)")
     .option("--max-replicas <n>", "most replicas per setup", String(DEFAULT_MAX_REPLICAS))
     .option("--fits-only", "only setups that fit (and reach --min-tokens-per-second)");
@@ -134,7 +151,7 @@ export async function runFit(modelId: string | undefined, f: FitFlags): Promise<
     gpuMemoryUtilization: p.parseFraction("--gpu-memory-utilization", f.gpuMemoryUtilization),
     ...filters,
     maxEurPerMonth: f.maxEurMonth !== undefined ? p.parsePositiveNumber("--max-eur-month", f.maxEurMonth) : undefined,
-    minTokensPerSecond: f.minTokensPerSecond !== undefined ? p.parsePositiveNumber("--min-tokens-per-second", f.minTokensPerSecond) : undefined,
+    minTokensPerSecond: parseMinSpeed(f.minTokensPerSecond),
     promptTokens: f.promptTokens !== undefined ? p.parseTokens("--prompt-tokens", f.promptTokens) : undefined,
     maxReplicas,
   };

@@ -49,6 +49,7 @@ interface EstimateJson {
 
 interface FitOfferJson {
   offer: string;
+  meets: boolean;
   provider: string;
   name: string;
   locations: string[];
@@ -393,21 +394,20 @@ describe("fit", () => {
     all = cliJson<FitJson>(...FIT_70B);
   });
 
-  it("ranks every listed offer: fitting ones first, each group cheapest first", () => {
+  it("ranks every listed offer: setups that fit and reach the default speed first, cheapest first", () => {
     expect(all.model).toBe(LLAMA_70B);
     expect(all.context).toBe(32768);
     expect(all.concurrency).toBe(16);
     expect(all.offers.length).toBeGreaterThan(5);
-    const firstMiss = all.offers.findIndex((o) => !o.fits);
-    const fitting = firstMiss === -1 ? all.offers : all.offers.slice(0, firstMiss);
+    const firstMiss = all.offers.findIndex((o) => !o.meets);
+    const meeting = firstMiss === -1 ? all.offers : all.offers.slice(0, firstMiss);
     const rest = firstMiss === -1 ? [] : all.offers.slice(firstMiss);
-    expect(fitting.length).toBeGreaterThan(0);
+    expect(meeting.length).toBeGreaterThan(0);
     expect(rest.length).toBeGreaterThan(0);
-    expect(rest.every((o) => !o.fits)).toBe(true);
-    for (const group of [fitting, rest]) {
-      const prices = group.map((o) => o.eurPerMonth);
-      expect(prices).toEqual([...prices].sort((a, b) => a - b));
-    }
+    expect(meeting.every((o) => o.fits)).toBe(true);
+    expect(rest.every((o) => !o.meets)).toBe(true);
+    const prices = meeting.map((o) => o.eurPerMonth);
+    expect(prices).toEqual([...prices].sort((a, b) => a - b));
   });
 
   it("gives every non-fitting offer a reason and every offer price, watts and kWh", () => {
@@ -467,7 +467,7 @@ describe("fit", () => {
     expect(header).toBeDefined();
     for (const col of ["€/month", "peak W", "kWh/month", "KV tokens", "locations"]) expect(header).toContain(col);
     const n = all.offers.filter((o) => o.fits).length;
-    expect(r.stdout).toContain(`\n${n} of ${all.offers.length} offers fit.\n`);
+    expect(r.stdout).toContain(`\n${n} of ${all.offers.length} offers fit.`);
     expect(r.stdout).toContain(`${all.offers[0]!.provider} ${all.offers[0]!.name}`);
     expect(r.stdout).toContain("32,768 tokens × 16 concurrent");
   });
@@ -686,5 +686,31 @@ describe("the bin is the bundle", () => {
     expect(bundle.stdout).toBe(tree.stdout);
     expect(bundle.stderr).toBe(tree.stderr);
     expect(tree.stdout.length + tree.stderr.length).toBeGreaterThan(20);
+  });
+});
+
+describe("fit's default speed floor", () => {
+  type Row = { offer: string; engine: string; fits: boolean; meets: boolean; shortfall: string | null; tokensPerSecondPerUser: number | null };
+  const rows = (...extra: string[]) => cliJson<{ minTokensPerSecond: number | null; offers: Row[] }>("fit", "mistral-small-24b", "--context", "16k", "--concurrency", "4", "--provider", "hetzner", "--no-compare", "--json", ...extra);
+
+  it("ranks setups under 5 tokens/s per user (a few vCPUs for several users) after those that reach it, as slow", () => {
+    const out = rows();
+    expect(out.minTokensPerSecond).toBe(5);
+    const first = out.offers[0]!;
+    expect(first.meets).toBe(true);
+    expect(first.tokensPerSecondPerUser!).toBeGreaterThanOrEqual(5);
+    const slowCpu = out.offers.find((o) => o.engine === "cpu" && o.fits)!;
+    expect(slowCpu.shortfall).toBe("speed");
+    const lastMeeting = out.offers.map((o) => o.meets).lastIndexOf(true);
+    expect(out.offers.indexOf(slowCpu)).toBeGreaterThan(lastMeeting);
+  });
+
+  it("turns the floor off with 0, and refuses a negative speed naming the flag", () => {
+    const off = rows("--min-tokens-per-second", "0");
+    expect(off.minTokensPerSecond).toBeNull();
+    expect(off.offers[0]!.engine).toBe("cpu"); // cheapest that fits memory, as before the floor
+    const bad = cli("fit", "llama-3.1-8b", "--min-tokens-per-second", "-1");
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--min-tokens-per-second: got "-1"; expected tokens\/s per user, a number of 0 or more \(0: no minimum\)/);
   });
 });
