@@ -1,7 +1,7 @@
 /** `gpu-hosting catalog gpus|offers|models`. */
 import type { Command } from "commander";
 import { catalog, formatPriceSource, gpuMemoryGiB, type Offer } from "../core/catalog";
-import { filterOffers, offerFootprint, offerVramGiB } from "../core/planner";
+import { filterOffers, offerFootprint, offerVramGiB } from "../core/offers";
 import { countParameters, parseHfConfig } from "../core/sizing/architecture";
 import { UsageError } from "./errors";
 import { addOfferFilterFlags, parseOfferFilters } from "./fit";

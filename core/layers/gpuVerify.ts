@@ -5,7 +5,8 @@
  * install; `layers.HostSoftware` runs GPU_VERIFY_COMMAND after the gpu layer (and its reboot).
  */
 import { findGpu } from "../catalog";
-import { NVIDIA_SMI_QUERY_COMMAND, NVIDIA_SMI_QUERY_FIELDS, parseNvidiaSmiCsv, parseRocmSmi, ROCM_SMI_COMMAND } from "../probe/parse";
+import { parseNvidiaSmiCsv, parseRocmSmi, ROCM_SMI_COMMAND } from "../probe/parse";
+import { sectionScriptPrologue } from "../probe/sections";
 import { describeGpus, type ProbeGpu } from "../probe/ssh";
 import { REBOOT_MARKER, type GpuVendor } from "./base";
 
@@ -19,47 +20,12 @@ export const GPU_VERIFY_MARKER = "@@gpu-hosting-verify";
 export const GPU_VERIFY_SECTIONS = ["nvidia-query", "rocm", "kfd", "docker-runtimes", "nvidia-ctk", "reboot-required"] as const;
 type VerifySection = (typeof GPU_VERIFY_SECTIONS)[number];
 
-const NVIDIA_QUERY_WITHOUT_CC = `nvidia-smi --query-gpu=${NVIDIA_SMI_QUERY_FIELDS.filter((f) => f !== "compute_cap").join(",")} --format=csv,noheader,nounits`;
-
 /**
  * The verification as a POSIX sh script (read-only): each section between
  * `@@gpu-hosting-verify begin <name>` and `… end <name> rc=N` (or `absent` when the program is
  * missing). Paths honour `GPU_HOSTING_ROOT` like the layers.
  */
-export const GPU_VERIFY_SCRIPT = `# gpu-hosting: gpu layer verification (read-only); prints each section between marker lines.
-LC_ALL=C
-export LC_ALL
-PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/rocm/bin"
-export PATH
-R="\${GPU_HOSTING_ROOT:-}"
-M='${GPU_VERIFY_MARKER}'
-section() {
-  name=$1
-  program=$2
-  shift 2
-  printf '%s begin %s\\n' "$M" "$name"
-  if command -v "$program" >/dev/null 2>&1; then
-    out=$("$@" 2>&1)
-    rc=$?
-    printf '%s\\n' "$out"
-    printf '%s end %s rc=%s\\n' "$M" "$name" "$rc"
-  else
-    printf '%s end %s absent\\n' "$M" "$name"
-  fi
-}
-# shellcheck disable=SC2317 # called through section()
-nvidia_query() {
-  q=$(${NVIDIA_SMI_QUERY_COMMAND} 2>&1)
-  qrc=$?
-  case $q in
-    *"is not a valid field"*)
-      q=$(${NVIDIA_QUERY_WITHOUT_CC} 2>&1)
-      qrc=$?
-      ;;
-  esac
-  printf '%s\\n' "$q"
-  return "$qrc"
-}
+export const GPU_VERIFY_SCRIPT = `${sectionScriptPrologue("gpu-hosting: gpu layer verification (read-only); prints each section between marker lines.", GPU_VERIFY_MARKER)}R="\${GPU_HOSTING_ROOT:-}"
 # shellcheck disable=SC2317 # called through section()
 has_file() { test -e "$R$1"; }
 section nvidia-query nvidia-smi nvidia_query

@@ -8,8 +8,6 @@ import { createHash } from "node:crypto";
 import type { ConnectConfig, ServerHostKeyAlgorithm } from "ssh2";
 import { findGpu } from "../catalog";
 import {
-  NVIDIA_SMI_QUERY_COMMAND,
-  NVIDIA_SMI_QUERY_FIELDS,
   ROCM_SMI_COMMAND,
   parseLscpu,
   parseMeminfo,
@@ -20,6 +18,7 @@ import {
   type LscpuInfo,
   type OsRelease,
 } from "./parse";
+import { sectionScriptPrologue } from "./sections";
 
 // ---------------------------------------------------------------------------------------------
 // Host keys
@@ -107,8 +106,6 @@ export const PROBE_MARKER = "@@gpu-hosting-probe";
 export const PROBE_SECTIONS = ["hostname", "nvidia-query", "nvidia-banner", "rocm", "lscpu", "meminfo", "os-release"] as const;
 export type ProbeSection = (typeof PROBE_SECTIONS)[number];
 
-const NVIDIA_QUERY_WITHOUT_CC = `nvidia-smi --query-gpu=${NVIDIA_SMI_QUERY_FIELDS.filter((f) => f !== "compute_cap").join(",")} --format=csv,noheader,nounits`;
-
 /**
  * Renders the probe: a POSIX sh script, read-only (it changes nothing on the host), that prints each
  * section as `@@gpu-hosting-probe begin <name>`, the command's output (stderr merged), then
@@ -117,44 +114,7 @@ const NVIDIA_QUERY_WITHOUT_CC = `nvidia-smi --query-gpu=${NVIDIA_SMI_QUERY_FIELD
  * refuses the field. Always exits 0: the parser decides what the output means.
  */
 export function renderProbeScript(): string {
-  return `# gpu-hosting host probe: read-only; prints each section between marker lines.
-LC_ALL=C
-export LC_ALL
-PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/rocm/bin"
-export PATH
-M='${PROBE_MARKER}'
-
-# section <name> <program that must be installed> <command...>
-section() {
-  name=$1
-  program=$2
-  shift 2
-  printf '%s begin %s\\n' "$M" "$name"
-  if command -v "$program" >/dev/null 2>&1; then
-    out=$("$@" 2>&1)
-    rc=$?
-    printf '%s\\n' "$out"
-    printf '%s end %s rc=%s\\n' "$M" "$name" "$rc"
-  else
-    printf '%s end %s absent\\n' "$M" "$name"
-  fi
-}
-
-# Drivers before about 510 do not know compute_cap: ask again without it.
-# shellcheck disable=SC2317 # called through section()
-nvidia_query() {
-  q=$(${NVIDIA_SMI_QUERY_COMMAND} 2>&1)
-  qrc=$?
-  case $q in
-    *"is not a valid field"*)
-      q=$(${NVIDIA_QUERY_WITHOUT_CC} 2>&1)
-      qrc=$?
-      ;;
-  esac
-  printf '%s\\n' "$q"
-  return "$qrc"
-}
-
+  return `${sectionScriptPrologue("gpu-hosting host probe: read-only; prints each section between marker lines.", PROBE_MARKER)}
 section hostname uname uname -n
 section nvidia-query nvidia-smi nvidia_query
 section nvidia-banner nvidia-smi nvidia-smi
