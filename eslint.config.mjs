@@ -12,4 +12,6 @@ export default tseslint.config(
       "no-console": "off",
     },
   },
+  // Build scripts run on Node.
+  { files: ["scripts/**/*.mjs"], languageOptions: { globals: { console: "readonly", process: "readonly" } } },
 );

@@ -1,7 +1,6 @@
 /** `gpu-hosting check`: validate a stack and run the policy checks offline. */
 import fs from "node:fs";
 import path from "node:path";
-import type { Command } from "commander";
 import { validatePolicyConfig, type PolicyConfig, type Violation } from "../core/checks";
 import { diffStacks, type DiffBase, type StackDiff } from "../core/checks/diff";
 import { checkStackConfig, readStackYaml, StackInputError, type StackCheck } from "../core/checks/stackFile";
@@ -9,7 +8,7 @@ import { diffMarkdown, diffText, loadBase, mermaidChart, violationsMarkdown } fr
 import { badValue, UsageError } from "./errors";
 import { fmt, levelStyle, outputWidth, roundDeep, style, table, VAT_NOTE, verdict, withSchemaVersion, wrapText } from "./format";
 
-interface CheckFlags {
+export interface CheckFlags {
   stack?: string;
   format: string;
   json?: boolean;
@@ -18,20 +17,6 @@ interface CheckFlags {
 }
 
 
-export function registerCheck(program: Command): void {
-  program
-    .command("check")
-    .description("Validate a stack and run the policy checks offline (VRAM fit, GPU capability, power, cost, locations, exposure, secrets). Exit 0 clean, 1 mandatory violation, 2 invalid input")
-    .argument("[stack-file]", "a stack file, e.g. stacks/Pulumi.prod.yaml (or use --stack)")
-    .option("-s, --stack <name>", "stack name: reads stacks/Pulumi.<name>.yaml")
-    .option("--format <format>", "text, markdown (a pull-request comment) or json", "text")
-    .option("--policy-config <file>", "policy config JSON, as for `pulumi preview --policy-pack-config`")
-    .option("--base <file>", "the base branch's version of the stack file: report what changed against it (hosts, deployments, €/month, watts, kWh, CO2e, violations new or fixed); a path that does not exist means a new stack")
-    .option("--json", "same as --format json")
-    .action((file: string | undefined, flags: CheckFlags) => {
-      process.exitCode = runCheckCommand(file, flags);
-    });
-}
 
 export function resolveStackFile(file: string | undefined, stack: string | undefined): string {
   if (file && stack) throw new UsageError("--stack and <stack-file>: give one of them, not both");

@@ -12,9 +12,9 @@ import { SORT_KEYS } from "../core/planner";
 import { DTYPES, KV_CACHE_DTYPES } from "../core/sizing/dtypes";
 import { ENGINES } from "../core/sizing/engines";
 import { badValue } from "./errors";
+import { SHELLS } from "./lazyCommands";
 
-/** Shells `completion` writes scripts for. */
-export const SHELLS = ["bash", "zsh", "fish"] as const;
+export { SHELLS };
 export type Shell = (typeof SHELLS)[number];
 
 /** What a value completes to: listed words, file names, directory names, stack names, or nothing offered. */
@@ -322,12 +322,3 @@ export function parseShell(value: string): Shell {
   return s as Shell;
 }
 
-export function registerCompletion(program: Command): void {
-  program
-    .command("completion")
-    .description("Print a shell completion script (commands, options, dtypes, engines, catalog GPU and model ids) for bash, zsh or fish")
-    .argument("<shell>", `one of ${SHELLS.join(", ")}`)
-    .action((shell: string) => {
-      process.stdout.write(completionScript(program, parseShell(shell)));
-    });
-}

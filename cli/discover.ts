@@ -10,7 +10,6 @@ import { createHmac } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Command } from "commander";
 import {
   describeGpus,
   fingerprint,
@@ -23,7 +22,7 @@ import {
   type ProbeResult,
   type PublicKey,
 } from "../core/probe/ssh";
-import { MAX_QUOTED_PATH_CHARS, quoted } from "../core/checks/secrets";
+import { MAX_QUOTED_PATH_CHARS, quoted } from "../core/checks/redact";
 import { badValue, UsageError } from "./errors";
 import { fmt, printJson } from "./format";
 
@@ -320,7 +319,7 @@ async function discoverPlanned(plan: DiscoverPlan): Promise<DiscoverResult> {
   return { plan, probe, host: hostEntry(plan, probe), snippet: renderSnippet(plan, probe) };
 }
 
-interface DiscoverFlags {
+export interface DiscoverFlags {
   identity?: string;
   trustOnFirstUse?: boolean;
   hostKey?: string;
@@ -332,49 +331,34 @@ interface DiscoverFlags {
   json?: boolean;
 }
 
-export function registerDiscover(program: Command): void {
-  program
-    .command("discover")
-    .description("Probe an existing machine over SSH (read-only) and print its gpu-hosting:hosts entry: host key pinned, GPUs, RAM")
-    .argument("<target>", "user@host[:port]")
-    .option("-i, --identity <file>", "private key file (default: the ssh-agent when SSH_AUTH_SOCK is set, else ~/.ssh/id_ed25519)")
-    .option("--host-key <key>", 'expected host key: "ssh-ed25519 AAAA…" or its fingerprint "SHA256:…" (ssh-keygen -lf on the host)')
-    .option("--known-hosts <file>", "known_hosts file holding the host's key (default: ~/.ssh/known_hosts; read only)")
-    .option("--trust-on-first-use", "without a pinned key, accept the key the host presents and print its fingerprint (default: refuse, printing it)")
-    .option("--name <name>", "host name in the stack (default: the machine's hostname)")
-    .option("--site <site>", "site the host belongs to", "onprem")
-    .option("--country <code>", "the site's ISO country code (e.g. DE): the snippet then declares the site, so allowed-locations can place it")
-    .option("--timeout <seconds>", "give up after this long", "20")
-    .option("--json", "print JSON")
-    .action((target: string, f: DiscoverFlags) => {
-      const timeoutSeconds = /^\d+(\.\d+)?$/.test(f.timeout ?? "20") ? Number(f.timeout ?? "20") : NaN;
-      // Input is checked synchronously, so bad input fails through main() with exit 2 at once;
-      // the network part runs afterwards and sets the exit code itself.
-      const plan = planDiscover({
-        target,
-        identity: f.identity,
-        hostKey: f.hostKey,
-        knownHosts: f.knownHosts,
-        trustOnFirstUse: f.trustOnFirstUse,
-        name: f.name,
-        site: f.site,
-        country: f.country,
-        timeoutSeconds,
-      });
-      discoverPlanned(plan).then(
-        (r) => {
-          if (!plan.pinned) {
-            process.stderr.write(
-              `discover: trusted on first use (--trust-on-first-use): ${r.probe.hostKey.type} ${r.probe.hostKeyFingerprint}; compare it with the host's console (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub). The snippet pins it as hostKey.\n`,
-            );
-          }
-          if (f.json) printJson({ host: r.host, probe: r.probe, snippet: r.snippet });
-          else process.stdout.write(r.snippet);
-        },
-        (e: unknown) => {
-          process.stderr.write(`error: ${(e as Error).message}\n`);
-          process.exitCode = e instanceof UsageError ? e.exitCode : 1;
-        },
+/**
+ * The `discover` command's action. Input is checked before anything connects, so bad input fails
+ * through main() with exit 2 at once; the network part sets the exit code itself.
+ */
+export async function runDiscoverCommand(target: string, f: DiscoverFlags): Promise<void> {
+  const timeoutSeconds = /^\d+(\.\d+)?$/.test(f.timeout ?? "20") ? Number(f.timeout ?? "20") : NaN;
+  const plan = planDiscover({
+    target,
+    identity: f.identity,
+    hostKey: f.hostKey,
+    knownHosts: f.knownHosts,
+    trustOnFirstUse: f.trustOnFirstUse,
+    name: f.name,
+    site: f.site,
+    country: f.country,
+    timeoutSeconds,
+  });
+  try {
+    const r = await discoverPlanned(plan);
+    if (!plan.pinned) {
+      process.stderr.write(
+        `discover: trusted on first use (--trust-on-first-use): ${r.probe.hostKey.type} ${r.probe.hostKeyFingerprint}; compare it with the host's console (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub). The snippet pins it as hostKey.\n`,
       );
-    });
+    }
+    if (f.json) printJson({ host: r.host, probe: r.probe, snippet: r.snippet });
+    else process.stdout.write(r.snippet);
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n`);
+    process.exitCode = e instanceof UsageError ? e.exitCode : 1;
+  }
 }

@@ -1,5 +1,5 @@
 /** Errors the CLI reports without a stack trace, with the exit code they map to. */
-import { MAX_QUOTED_PATH_CHARS, quoted, redactSecrets } from "../core/checks/secrets";
+import { MAX_QUOTED_PATH_CHARS, quoted, redactSecrets } from "../core/checks/redact";
 
 /**
  * Bad input: a flag, argument or file the user gave. Exit code 2. The message has every part that

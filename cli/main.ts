@@ -4,16 +4,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { Command, CommanderError } from "commander";
 import { registerCatalog } from "./catalog";
-import { registerCheck } from "./check";
-import { registerCompletion } from "./completion";
-import { registerDiscover } from "./discover";
-import { redactSecrets } from "../core/checks/secrets";
+import { redactSecrets } from "../core/checks/redact";
 import { UsageError } from "./errors";
 import { registerEstimate } from "./estimate";
 import { EXAMPLES, PRICE_COMMANDS } from "./examples";
 import { registerFit } from "./fit";
 import { setColorMode, VAT_NOTE } from "./format";
-import { registerRender } from "./render";
+import { registerCheck, registerCompletion, registerDiscover, registerRender } from "./lazyCommands";
 
 /** The package's version, found by walking up from this file (works from dist/ and from source). */
 function packageVersion(): string {
@@ -106,7 +103,8 @@ export function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
   });
 }
 
-if (require.main === module) {
+/** Runs the CLI on process.argv and sets the exit code: what the bin does. */
+export function run(): void {
   quietOnClosedPipe(process.stdout);
   void main(process.argv).then(
     (code) => {
@@ -119,3 +117,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) run();

@@ -5,7 +5,6 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { Command } from "commander";
 import { dump } from "js-yaml";
 import { planClusters } from "../core/clusters";
 import { checkStackConfig, readStackYaml, StackInputError } from "../core/checks/stackFile";
@@ -15,7 +14,7 @@ import { resolveStackFile } from "./check";
 import { badValue, UsageError } from "./errors";
 import { printJson, table } from "./format";
 
-interface RenderFlags {
+export interface RenderFlags {
   stack?: string;
   host?: string;
   out?: string;
@@ -48,19 +47,6 @@ export interface HostManifest {
   endpoint: string | null;
 }
 
-export function registerRender(program: Command): void {
-  program
-    .command("render")
-    .description("Write every artifact the software layers apply on each host (scripts, systemd units, cloud-config, Caddyfile) and a manifest.json, without credentials. Exit 0 written, 2 invalid input")
-    .argument("[stack-file]", "a stack file, e.g. stacks/Pulumi.prod.yaml (or use --stack)")
-    .option("-s, --stack <name>", "stack name: reads stacks/Pulumi.<name>.yaml")
-    .option("--host <name>", "only this host")
-    .option("-o, --out <dir>", "output folder; one sub-folder per host")
-    .option("--json", "print the manifests as JSON instead of a table")
-    .action((file: string | undefined, flags: RenderFlags) => {
-      process.exitCode = runRenderCommand(file, flags);
-    });
-}
 
 /** The files of one host's render folder: name → content, plus the manifest. */
 export function renderHostFiles(plan: HostPlan): { files: Map<string, string>; manifest: HostManifest } {

@@ -14,58 +14,19 @@
  *   serverless, the share of the month the serverless GPUs may be busy before they cost more
  *   than the rental.
  */
-import { z } from "zod";
-import { catalog, findGpu, type Catalog, type Offer } from "./catalog";
+import { catalog, findGpu, type Catalog, type HardwarePrices, type Offer, type PriceConfidence, type ServerlessPrices } from "./catalog";
 import { cooling, energy, footprintDefaults, gridIntensity, hostPower, type CoolingType } from "./footprint";
 import { bestSetup, type FitRequest, type OfferFit } from "./planner";
+import { VALIDATED_AT_BUILD, validators } from "./validatedAtBuild";
 import hardwareJson from "./catalog/data/hardware.json";
 import serverlessJson from "./catalog/data/serverless.json";
-
-const Confidence = z.enum(["confirmed", "secondary", "estimate"]);
-export type Confidence = z.infer<typeof Confidence>;
-const PriceSource = z.object({ url: z.url(), read: z.string().regex(/^\d{4}-\d{2}-\d{2}$/), confidence: Confidence, note: z.string().optional() }).strict();
-export type PriceSource = z.infer<typeof PriceSource>;
-
-const Hardware = z
-  .object({
-    note: z.string(),
-    usdPerEur: z.object({ value: z.number().positive(), source: PriceSource }).strict(),
-    baseServers: z.array(z.object({ maxGpus: z.number().int().positive(), eur: z.number().positive(), nonGpuWatts: z.number().positive(), ramGiB: z.number().positive(), label: z.string(), source: PriceSource }).strict()).min(1),
-    cards: z.array(z.object({ gpu: z.string(), usd: z.number().positive(), source: PriceSource }).strict()),
-    systems: z.array(z.object({ gpu: z.string(), gpuCount: z.number().int().positive(), usd: z.number().positive(), nonGpuWatts: z.number().nonnegative(), label: z.string(), source: PriceSource }).strict()),
-  })
-  .strict();
-export type HardwarePrices = z.infer<typeof Hardware>;
-
-const Serverless = z
-  .object({
-    note: z.string(),
-    providers: z.array(
-      z
-        .object({
-          provider: z.string(),
-          name: z.string(),
-          notes: z.string(),
-          maxGpus: z.number().int().positive(),
-          maxGpusSource: PriceSource,
-          gpus: z.array(z.object({ gpu: z.string(), label: z.string(), usdPerSecond: z.number().positive(), source: PriceSource }).strict()),
-        })
-        .strict(),
-    ),
-  })
-  .strict();
-export type ServerlessPrices = z.infer<typeof Serverless>;
 
 let prices: { hardware: HardwarePrices; serverless: ServerlessPrices } | undefined;
 /** Hardware and serverless prices, validated once; every GPU id must be in the GPU catalog. */
 export function ownershipPrices(c: Catalog = catalog()): { hardware: HardwarePrices; serverless: ServerlessPrices } {
   if (prices) return prices;
-  // jitless: one parse per process; compiling the fast path costs more than it saves.
-  const hardware = Hardware.parse(hardwareJson, { jitless: true });
-  const serverless = Serverless.parse(serverlessJson, { jitless: true });
-  const ids = [...hardware.cards.map((x) => x.gpu), ...hardware.systems.map((x) => x.gpu), ...serverless.providers.flatMap((p) => p.gpus.map((g) => g.gpu))];
-  for (const id of ids) if (!findGpu(id, c)) throw new Error(`hardware.json/serverless.json: "${id}" is not a GPU id in gpus.json`);
-  prices = { hardware, serverless };
+  const raw = { hardware: hardwareJson, serverless: serverlessJson };
+  prices = VALIDATED_AT_BUILD ? (raw as unknown as { hardware: HardwarePrices; serverless: ServerlessPrices }) : validators().validateOwnershipPrices(raw, c);
   return prices;
 }
 
@@ -180,15 +141,15 @@ export interface OwnershipRow {
   against: string | null;
   againstEurPerMonth: number | null;
   /** Weakest confidence of the prices used. */
-  confidence: Confidence;
+  confidence: PriceConfidence;
   sources: string[];
 }
 
-const RANK: Record<Confidence, number> = { confirmed: 0, secondary: 1, estimate: 2 };
-const weakest = (...cs: Confidence[]): Confidence => cs.reduce((a, b) => (RANK[b] > RANK[a] ? b : a), "confirmed");
+const RANK: Record<PriceConfidence, number> = { confirmed: 0, secondary: 1, estimate: 2 };
+const weakest = (...cs: PriceConfidence[]): PriceConfidence => cs.reduce((a, b) => (RANK[b] > RANK[a] ? b : a), "confirmed");
 
 /** Price, watts and RAM of one owned server with `count` × `gpu`, or null when the lists have no price. */
-export function serverPrice(gpu: string, count: number, p: HardwarePrices = ownershipPrices().hardware): { eur: number; nonGpuWatts: number; ramGiB: number; label: string; confidence: Confidence; sources: string[] } | null {
+export function serverPrice(gpu: string, count: number, p: HardwarePrices = ownershipPrices().hardware): { eur: number; nonGpuWatts: number; ramGiB: number; label: string; confidence: PriceConfidence; sources: string[] } | null {
   const system = p.systems.find((s) => s.gpu === gpu && s.gpuCount === count);
   if (system) return { eur: system.usd / p.usdPerEur.value, nonGpuWatts: system.nonGpuWatts, ramGiB: 1024, label: system.label, confidence: weakest(system.source.confidence, p.usdPerEur.source.confidence), sources: [system.source.url] };
   if (p.systems.some((s) => s.gpu === gpu)) return null; // SXM GPUs come only as whole systems

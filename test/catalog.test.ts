@@ -1,4 +1,6 @@
-import { catalog, closest, findGpu, findModel, findOffer, formatPriceSource, gpuPowerLimitRange, isProviderUrl, matchModel, PRICE_CONFIDENCE_LABEL, validateCatalog } from "../core/catalog";
+import { catalog, closest, findGpu, findModel, findOffer, formatPriceSource, gpuPowerLimitRange, matchModel, PRICE_CONFIDENCE_LABEL } from "../core/catalog";
+import { isProviderUrl } from "../core/catalog/schema";
+import { validateCatalog } from "../core/catalog/validate";
 import gpusJson from "../core/catalog/data/gpus.json";
 import locationsJson from "../core/catalog/data/locations.json";
 import modelsJson from "../core/catalog/data/models.json";

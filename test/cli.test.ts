@@ -667,7 +667,7 @@ describe("fit: replicas, speed, filters and ownership", () => {
   });
 });
 
-describe("the bin is the bundle", () => {
+describe("the bin runs the bundle", () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")) as { bin: Record<string, string> };
   const BIN = path.join(__dirname, "..", pkg.bin["gpu-hosting"]!);
   const run = (file: string, args: string[]) => spawnSync(process.execPath, [file, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1", COLUMNS: "120" } });
@@ -679,7 +679,7 @@ describe("the bin is the bundle", () => {
     [["catalog", "offers", "--provider", "scaleway"]],
     [["estimate", "--model", "no-such-model"]],
   ])("prints what the module tree prints, with the same exit code: %j", (args) => {
-    expect(BIN).toMatch(/dist\/cli\/gpu-hosting\.js$/);
+    expect(BIN).toMatch(/dist\/cli\/bin\.js$/);
     const tree = run(MAIN, args);
     const bundle = run(BIN, args);
     expect(bundle.status).toBe(tree.status);

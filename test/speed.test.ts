@@ -1,5 +1,6 @@
 import fc from "fast-check";
-import { catalog, cpuCatalog, findGpu, findModel, offerCpu, validateCpus, type Gpu } from "../core/catalog";
+import { catalog, cpuCatalog, findGpu, findModel, offerCpu, type Gpu } from "../core/catalog";
+import { validateCpus } from "../core/catalog/validate";
 import { parseHfConfig, type ModelArchitecture } from "../core/sizing/architecture";
 import type { ConcreteDtype } from "../core/sizing/dtypes";
 import { weightMemory } from "../core/sizing/memory";

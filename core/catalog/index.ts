@@ -1,20 +1,19 @@
 /**
- * The catalog: GPUs, offers, locations, models and footprint defaults, validated with zod when
- * first used. Lookups are case-insensitive by id or alias. Pure (reads only bundled JSON).
+ * The catalog: GPUs, offers, locations, models, container images and CPUs, validated with zod
+ * (./validate.ts) when first used, or at build time in the CLI bundle (core/validatedAtBuild.ts).
+ * Lookups are case-insensitive by id or alias. Pure (reads only bundled JSON).
  */
 import { distance } from "fastest-levenshtein";
-import { z } from "zod";
+import { VALIDATED_AT_BUILD, validators } from "../validatedAtBuild";
+import cpusJson from "./data/cpus.json";
 import gpusJson from "./data/gpus.json";
+import imagesJson from "./data/images.json";
 import locationsJson from "./data/locations.json";
 import modelsJson from "./data/models.json";
 import offersJson from "./data/offers.json";
-import { Gpu, Location, Model, Offer, type QuantizedVariant } from "./schema";
-import imagesJson from "./data/images.json";
-import { ContainerImage, type ImageVendor } from "./schema";
-import cpusJson from "./data/cpus.json";
-import { CpuCatalog, type CpuModel, type OfferCpu } from "./schema";
+import type { ContainerImage, CpuCatalog, CpuModel, Gpu, ImageVendor, Location, Model, Offer, OfferCpu, QuantizedVariant } from "./schema";
 
-export * from "./schema";
+export type * from "./schema";
 
 export interface Catalog {
   gpus: readonly Gpu[];
@@ -23,53 +22,12 @@ export interface Catalog {
   models: readonly Model[];
 }
 
-/** Validates raw catalog data; throws with the file, index and field of every problem. */
-export function validateCatalog(raw: { gpus: unknown; offers: unknown; locations: unknown; models: unknown }): Catalog {
-  const problems: string[] = [];
-  const parse = <T>(name: string, schema: z.ZodType<T>, data: unknown): T[] => {
-    const r = z.array(schema).safeParse(data, { jitless: true }); // parsed once per process: compiling zod's fast path costs ~100 ms more than it saves
-    if (!r.success) {
-      for (const issue of r.error.issues) problems.push(`${name}.json[${issue.path.join("].")}: ${issue.message}`.replace(/\]\.(\w)/g, "].$1"));
-      return [];
-    }
-    return r.data;
-  };
-  const catalog: Catalog = {
-    gpus: parse("gpus", Gpu, raw.gpus),
-    offers: parse("offers", Offer, raw.offers),
-    locations: parse("locations", Location, raw.locations),
-    models: parse("models", Model, raw.models),
-  };
-  // Cross references and uniqueness.
-  const unique = (name: string, keys: string[]): void => {
-    const seen = new Set<string>();
-    for (const k of keys) {
-      const key = k.toLowerCase();
-      if (seen.has(key)) problems.push(`${name}: "${k}" is used twice (ids and aliases must be unique, case-insensitive)`);
-      seen.add(key);
-    }
-  };
-  const names = (id: string, aliases: string[]): string[] => [...new Set([id, ...aliases].map((x) => x.toLowerCase()))];
-  unique("gpus.json", catalog.gpus.flatMap((g) => names(g.id, g.aliases)));
-  unique("models.json", catalog.models.flatMap((m) => names(m.id, m.aliases)));
-  unique("offers.json", catalog.offers.map((o) => o.id));
-  const gpuIds = new Set(catalog.gpus.map((g) => g.id));
-  const locIds = new Set(catalog.locations.map((l) => `${l.provider}/${l.id}`));
-  catalog.offers.forEach((o, i) => {
-    if (o.gpu !== null && !gpuIds.has(o.gpu)) problems.push(`offers.json[${i}].gpu: "${o.gpu}" is not a GPU id in gpus.json`);
-    for (const l of o.locations) {
-      if (!locIds.has(`${o.provider}/${l}`)) problems.push(`offers.json[${i}].locations: "${l}" is not a ${o.provider} location in locations.json`);
-    }
-  });
-  if (problems.length > 0) throw new Error(`catalog is invalid:\n  ${problems.join("\n  ")}`);
-  return catalog;
-}
-
 let cached: Catalog | undefined;
 
 /** The bundled catalog (validated once per process). */
 export function catalog(): Catalog {
-  cached ??= validateCatalog({ gpus: gpusJson, offers: offersJson, locations: locationsJson, models: modelsJson });
+  const raw = { gpus: gpusJson, offers: offersJson, locations: locationsJson, models: modelsJson };
+  cached ??= VALIDATED_AT_BUILD ? (raw as unknown as Catalog) : validators().validateCatalog(raw);
   return cached;
 }
 
@@ -178,26 +136,11 @@ export function gpuPowerLimitRange(gpu: Gpu): { minWatts: number; maxWatts: numb
 
 // Container images (core/catalog/data/images.json), validated apart from the rest of the catalog.
 
-/** Validates raw image data; throws with the index and field of every problem. */
-export function validateImages(raw: unknown): ContainerImage[] {
-  const r = z.array(ContainerImage).safeParse(raw);
-  if (!r.success) {
-    const problems = r.error.issues.map((i) => `images.json[${i.path.join("].")}: ${i.message}`.replace(/\]\.(\w)/g, "].$1"));
-    throw new Error(`catalog is invalid:\n  ${problems.join("\n  ")}`);
-  }
-  const seen = new Set<string>();
-  for (const i of r.data) {
-    if (seen.has(i.id)) throw new Error(`catalog is invalid:\n  images.json: "${i.id}" is used twice`);
-    seen.add(i.id);
-  }
-  return r.data;
-}
-
 let cachedImages: readonly ContainerImage[] | undefined;
 
 /** The bundled container images (validated once per process). */
 export function images(): readonly ContainerImage[] {
-  cachedImages ??= validateImages(imagesJson);
+  cachedImages ??= VALIDATED_AT_BUILD ? (imagesJson as unknown as ContainerImage[]) : validators().validateImages(imagesJson);
   return cachedImages;
 }
 
@@ -219,30 +162,11 @@ export function imageRef(i: ContainerImage): string | null {
 
 // Host CPUs (core/catalog/data/cpus.json), for CPU inference speed; validated apart from the rest.
 
-/** Validates raw CPU data against the offers; throws with the field of every problem. */
-export function validateCpus(raw: unknown, offers: readonly Offer[] = catalog().offers): CpuCatalog {
-  const r = CpuCatalog.safeParse(raw);
-  if (!r.success) {
-    const where = (path: PropertyKey[]): string => path.map((k) => (typeof k === "number" ? `[${k}]` : `.${String(k)}`)).join("");
-    const problems = r.error.issues.map((i) => `cpus.json${where(i.path)}: ${i.message}`);
-    throw new Error(`catalog is invalid:\n  ${problems.join("\n  ")}`);
-  }
-  const problems: string[] = [];
-  const cpuIds = new Set(r.data.cpus.map((c) => c.id));
-  const offerIds = new Set(offers.map((o) => o.id));
-  r.data.offers.forEach((o, i) => {
-    if (!cpuIds.has(o.cpu)) problems.push(`cpus.json.offers[${i}].cpu: "${o.cpu}" is not a CPU id in cpus.json`);
-    if (!offerIds.has(o.offer)) problems.push(`cpus.json.offers[${i}].offer: "${o.offer}" is not an offer id in offers.json`);
-  });
-  if (problems.length > 0) throw new Error(`catalog is invalid:\n  ${problems.join("\n  ")}`);
-  return r.data;
-}
-
 let cachedCpus: CpuCatalog | undefined;
 
 /** The bundled CPU data (validated once per process). */
 export function cpuCatalog(): CpuCatalog {
-  cachedCpus ??= validateCpus(cpusJson);
+  cachedCpus ??= VALIDATED_AT_BUILD ? (cpusJson as unknown as CpuCatalog) : validators().validateCpus(cpusJson);
   return cachedCpus;
 }
 

@@ -335,3 +335,39 @@ export type OfferCpu = z.infer<typeof OfferCpu>;
 /** The contents of `core/catalog/data/cpus.json`. */
 export const CpuCatalog = z.object({ cpus: z.array(CpuModel), offers: z.array(OfferCpu) }).strict();
 export type CpuCatalog = z.infer<typeof CpuCatalog>;
+
+// Prices for owning a server and for serverless GPUs (data/hardware.json, data/serverless.json), read by core/ownership.ts.
+
+/** Where a hardware or serverless price was read, when, and how sure it is. */
+export const PriceSource = z.object({ url: z.url(), read: z.string().regex(/^\d{4}-\d{2}-\d{2}$/), confidence: PriceConfidence, note: z.string().optional() }).strict();
+export type PriceSource = z.infer<typeof PriceSource>;
+
+export const HardwarePrices = z
+  .object({
+    note: z.string(),
+    usdPerEur: z.object({ value: z.number().positive(), source: PriceSource }).strict(),
+    baseServers: z.array(z.object({ maxGpus: z.number().int().positive(), eur: z.number().positive(), nonGpuWatts: z.number().positive(), ramGiB: z.number().positive(), label: z.string(), source: PriceSource }).strict()).min(1),
+    cards: z.array(z.object({ gpu: z.string(), usd: z.number().positive(), source: PriceSource }).strict()),
+    systems: z.array(z.object({ gpu: z.string(), gpuCount: z.number().int().positive(), usd: z.number().positive(), nonGpuWatts: z.number().nonnegative(), label: z.string(), source: PriceSource }).strict()),
+  })
+  .strict();
+export type HardwarePrices = z.infer<typeof HardwarePrices>;
+
+export const ServerlessPrices = z
+  .object({
+    note: z.string(),
+    providers: z.array(
+      z
+        .object({
+          provider: z.string(),
+          name: z.string(),
+          notes: z.string(),
+          maxGpus: z.number().int().positive(),
+          maxGpusSource: PriceSource,
+          gpus: z.array(z.object({ gpu: z.string(), label: z.string(), usdPerSecond: z.number().positive(), source: PriceSource }).strict()),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+export type ServerlessPrices = z.infer<typeof ServerlessPrices>;

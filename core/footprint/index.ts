@@ -5,30 +5,16 @@
  * disks, fans, PSU loss). Site power = Σ host power × PUE. Energy per month = power × 730 h.
  * Formulas, defaults and sources: docs/footprint.md.
  */
-import { z } from "zod";
-import { Source } from "../catalog/schema";
+import { VALIDATED_AT_BUILD, validators } from "../validatedAtBuild";
 import raw from "./defaults.json";
+import type { FootprintDefaults } from "./schema";
 
-const Cooling = z.object({
-  id: z.string(),
-  label: z.string(),
-  pue: z.number().min(1),
-  waterLitresPerKwh: z.number().nonnegative(),
-  sources: z.array(Source).min(1),
-});
-const Defaults = z.object({
-  hoursPerMonth: z.number().positive(),
-  cooling: z.array(Cooling),
-  providerPue: z.record(z.string(), z.object({ pue: z.number().min(1), sources: z.array(Source).min(1) })),
-  gridIntensity: z.object({ note: z.string(), sources: z.array(Source).min(1), gramsPerKwh: z.record(z.string(), z.number().nonnegative()) }),
-  electricity: z.object({ defaultEurPerKwh: z.number().positive(), sources: z.array(Source).min(1) }),
-});
-export type FootprintDefaults = z.infer<typeof Defaults>;
+export type { FootprintDefaults } from "./schema";
 
 let cached: FootprintDefaults | undefined;
 /** Footprint defaults (PUE by cooling type, grid intensity, electricity price), validated once. */
 export function footprintDefaults(): FootprintDefaults {
-  cached ??= Defaults.parse(raw);
+  cached ??= VALIDATED_AT_BUILD ? (raw as unknown as FootprintDefaults) : validators().validateFootprintDefaults(raw);
   return cached;
 }
 
