@@ -12,7 +12,7 @@ import {
   throughput,
   type SpeedRequest,
 } from "../core/sizing/speed";
-import { runAllSpeed, splitSummary, SPEED_FIXTURE } from "./calibration/speed-cases";
+import { BLIND_FIXTURE, runAllSpeed, runBlindSpeed, splitSummary, SPEED_FIXTURE } from "./calibration/speed-cases";
 
 const arch = (id: string): ModelArchitecture => parseHfConfig(findModel(id)!.config);
 const gpu = (id: string): Gpu => findGpu(id)!;
@@ -80,6 +80,41 @@ describe("speed calibration against published measurements", () => {
     for (const r of results) {
       if (r.decode) expect(Math.abs(Math.log(r.decode.predicted / r.decode.measured))).toBeLessThan(Math.log(1.5));
     }
+  });
+});
+
+/**
+ * The blind test set (test/fixtures/speed-blind.json): collected after the efficiencies were frozen,
+ * from sources the calibration set does not use, and never fitted on. Small (6 cases, 3 sources),
+ * so its bounds are the documented errors rounded up, as above.
+ */
+describe("speed against the blind test set", () => {
+  const results = runBlindSpeed();
+  const blind = splitSummary(results, "blind");
+
+  it("uses only sources the calibration set does not, each case marked blind", () => {
+    const calibrationUrls = new Set(SPEED_FIXTURE.sources.map((s) => s.url));
+    const calibrationIds = new Set(SPEED_FIXTURE.sources.map((s) => s.id));
+    for (const s of BLIND_FIXTURE.sources) {
+      expect(s.split).toBe("blind");
+      expect(calibrationIds.has(s.id)).toBe(false);
+      expect(calibrationUrls.has(s.url)).toBe(false);
+      expect(s.read).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    }
+    const sourceIds = new Set(BLIND_FIXTURE.sources.map((s) => s.id));
+    for (const c of BLIND_FIXTURE.cases) {
+      expect(c.split).toBe("blind");
+      expect(sourceIds.has(c.source)).toBe(true);
+    }
+    expect(results.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it("predicts decode and prefill within the documented blind errors (targets: 20 % and 30 % at the median)", () => {
+    expect(blind.decode.n).toBeGreaterThanOrEqual(4);
+    expect(blind.prefill.n).toBeGreaterThanOrEqual(6);
+    expect(blind.decode.median!).toBeLessThanOrEqual(0.09);
+    expect(blind.prefill.median!).toBeLessThanOrEqual(0.12);
+    expect(blind.prefill.p80!).toBeLessThanOrEqual(0.19);
   });
 });
 

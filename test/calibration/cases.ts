@@ -131,6 +131,7 @@ export const INFERRED_VERSIONS: Record<string, { version: string; why: string }>
   "lmcache-issue-1739-qwen3-14b": { version: "0.10.0", why: "2025 issue" },
   "myoceane-gemma4-26b-a4b-a100": { version: "0.19.0", why: "blog post next to a 0.19 log" },
   "vllm-pr-17122-llama31-8b-l40s-32k": { version: "0.8.4", why: "V1 log of April 2025" },
+  "vllm-issue-22331-gptoss-20b-rtx3090-weights": { version: "0.10.1", why: "the vllm/vllm-openai:gptoss image of August 2025 (the gpt-oss release line, 0.10.1)" },
   "vllm-issue-23278-gptoss-120b-h100-negative-kv": { version: "0.10.1", why: "source line numbers of the 0.10.1 worker (Aug 2025)" },
   "vllm-issue-27508-gptoss-120b-h100-util095-fail": { version: "0.11.0", why: "issue of Oct 2025, EngineCore_DP0 log prefix" },
   "vllm-issue-6746-llama31-405b-fp8-8xh100-weights": { version: "0.5.3", why: "issue of 24 Jul 2024" },

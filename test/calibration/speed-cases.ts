@@ -3,6 +3,7 @@
  * predictions, relative errors and their summary by split. Used by test/speed.test.ts and
  * test/calibration/speed-report.ts.
  */
+import blindFixture from "../fixtures/speed-blind.json";
 import fixture from "../fixtures/speed-calibration.json";
 import { findGpu, findModel } from "../../core/catalog";
 import { parseHfConfig, type ModelArchitecture } from "../../core/sizing/architecture";
@@ -13,7 +14,7 @@ import { efficiencyKey, throughputWith, SPEED_EFFICIENCY, type EfficiencyKey, ty
 export interface SpeedCase {
   id: string;
   source: string;
-  split: "train" | "heldout";
+  split: "train" | "heldout" | "blind";
   model: string | null;
   config?: string;
   dtype: string;
@@ -35,10 +36,21 @@ export interface SpeedSource {
   url: string;
   read: string;
   description: string;
-  split: "train" | "heldout";
+  split: "train" | "heldout" | "blind";
 }
 
 export const SPEED_FIXTURE = fixture as unknown as {
+  splitRule: string;
+  configs: Record<string, unknown>;
+  sources: SpeedSource[];
+  cases: SpeedCase[];
+};
+
+/**
+ * The blind test set (test/fixtures/speed-blind.json): measurements collected after the
+ * efficiencies were frozen, from sources the calibration set does not use. Never fitted on.
+ */
+export const BLIND_FIXTURE = blindFixture as unknown as {
   splitRule: string;
   configs: Record<string, unknown>;
   sources: SpeedSource[];
@@ -49,7 +61,7 @@ const archCache = new Map<string, ModelArchitecture>();
 
 /** The model architecture of a case: a catalog model or an inline config. */
 export function caseArch(c: SpeedCase): ModelArchitecture {
-  const key = c.model ?? `config:${c.config}`;
+  const key = c.model ?? `config:${c.split === "blind" ? "blind:" : ""}${c.config}`;
   let arch = archCache.get(key);
   if (!arch) {
     if (c.model) {
@@ -57,7 +69,7 @@ export function caseArch(c: SpeedCase): ModelArchitecture {
       if (!m) throw new Error(`speed case ${c.id}: model ${c.model} is not in the catalog`);
       arch = parseHfConfig(m.config, m.id);
     } else {
-      const cfg = SPEED_FIXTURE.configs[c.config ?? ""];
+      const cfg = c.split === "blind" ? BLIND_FIXTURE.configs[c.config ?? ""] : SPEED_FIXTURE.configs[c.config ?? ""];
       if (!cfg) throw new Error(`speed case ${c.id}: config ${c.config} is not in the fixture's configs`);
       arch = parseHfConfig(cfg, String(c.config));
     }
@@ -115,6 +127,11 @@ export function runAllSpeed(): SpeedResult[] {
   return SPEED_FIXTURE.cases.map((c) => runCase(c));
 }
 
+/** The blind cases, run with the calibrated efficiencies. */
+export function runBlindSpeed(): SpeedResult[] {
+  return BLIND_FIXTURE.cases.map((c) => runCase(c));
+}
+
 /** The q-quantile (0..1) of absolute values, linear interpolation; null for no values. */
 export function quantileAbs(values: number[], q: number): number | null {
   if (values.length === 0) return null;
@@ -136,7 +153,7 @@ export function summarise(errors: number[]): ErrorSummary {
 }
 
 /** Error summaries of decode, prefill and aggregate decode for one split. */
-export function splitSummary(results: SpeedResult[], split: "train" | "heldout"): { decode: ErrorSummary; prefill: ErrorSummary; aggregate: ErrorSummary } {
+export function splitSummary(results: SpeedResult[], split: "train" | "heldout" | "blind"): { decode: ErrorSummary; prefill: ErrorSummary; aggregate: ErrorSummary } {
   const rs = results.filter((r) => r.case.split === split);
   return {
     decode: summarise(rs.flatMap((r) => (r.decode ? [r.decode.error] : []))),

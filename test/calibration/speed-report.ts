@@ -4,7 +4,7 @@
  * only and prints them (copy them into SPEED_EFFICIENCY in core/sizing/speed.ts).
  */
 import { SPEED_EFFICIENCY, type EfficiencyKey, type SpeedEfficiency } from "../../core/sizing/speed";
-import { runAllSpeed, runCase, splitSummary, SPEED_FIXTURE, type ErrorSummary, type SpeedCase } from "./speed-cases";
+import { runAllSpeed, runBlindSpeed, runCase, splitSummary, SPEED_FIXTURE, type ErrorSummary, type SpeedCase } from "./speed-cases";
 
 const pct = (x: number | null): string => (x === null ? "–" : `${(x * 100).toFixed(1)} %`);
 const signed = (x: number): string => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)} %`;
@@ -78,7 +78,7 @@ if (process.argv.includes("--fit")) {
   process.exit(0);
 }
 
-const results = runAllSpeed();
+const results = [...runAllSpeed(), ...runBlindSpeed()];
 console.log("| case | split | hardware | model, dtype, engine | decode t/s measured / model | err | prefill t/s measured / model | err |");
 console.log("|---|---|---|---|---|---|---|---|");
 for (const r of results) {
@@ -96,7 +96,7 @@ for (const r of results) {
 }
 const line = (label: string, s: ErrorSummary): string => `${label}: median ${pct(s.median)}, 80th percentile ${pct(s.p80)} (${s.n} cases)`;
 console.log();
-for (const split of ["train", "heldout"] as const) {
+for (const split of ["train", "heldout", "blind"] as const) {
   const s = splitSummary(results, split);
   console.log(`${split}: ${line("decode", s.decode)}; ${line("prefill", s.prefill)}; ${line("aggregate decode", s.aggregate)}`);
 }
