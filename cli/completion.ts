@@ -62,6 +62,7 @@ function optionValues(path: string, option: Option): Values {
     case "--engine":
       return words(ENGINES);
     case "--gpu":
+    case "--owned":
       return words(c.gpus.map((g) => g.id));
     case "--model":
       return words(c.models.flatMap((m) => [m.id, ...m.aliases]));

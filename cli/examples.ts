@@ -23,6 +23,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "gpu-hosting fit meta-llama/Llama-3.1-70B-Instruct --context 32k --concurrency 16",
     "gpu-hosting fit qwen3-30b-a3b --context 16k --eu-only --max-eur-month 1500 --json",
     "gpu-hosting fit llama-3.1-8b --provider scaleway --include-unlisted",
+    "gpu-hosting fit qwen3-32b --context 16k --concurrency 8 --owned rtx-pro-6000-blackwell --eur-per-kwh 0.30 --years 3 --include-serverless",
   ],
   catalog: ["gpu-hosting catalog gpus", "gpu-hosting catalog offers --json", "gpu-hosting catalog models"],
   "catalog gpus": ["gpu-hosting catalog gpus", "gpu-hosting catalog gpus --json"],

@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { catalog, closest, findGpu, formatPriceSource } from "../core/catalog";
 import { COOLING_TYPES, footprintDefaults, type CoolingType } from "../core/footprint";
-import { compareOwnership, type OwnershipRow } from "../core/ownership";
+import { compareOwnership, matchOwnedGpus, ownableGpus, type OwnershipRow } from "../core/ownership";
 import { DEFAULT_MAX_REPLICAS, fitAll, SORT_KEYS, type FitRequest, type OfferFit, type SortKey } from "../core/planner";
 import { normalizeDtype, type ConcreteDtype } from "../core/sizing/dtypes";
 import { badValue, UsageError } from "./errors";
@@ -56,6 +56,8 @@ interface FitFlags {
   eurPerKwh?: string;
   cooling: string;
   coloEurPerKwMonth?: string;
+  owned?: string[];
+  includeServerless?: boolean;
   busyHoursPerDay: string;
   hardwareEur?: string;
   json?: boolean;
@@ -119,7 +121,9 @@ export function registerFit(program: Command): void {
     .option("--years <n>", "own: years to write the hardware off over", "3")
     .option("--eur-per-kwh <eur>", `own: electricity price (default ${footprintDefaults().electricity.defaultEurPerKwh}, the EU non-household average)`)
     .option("--cooling <type>", `own: cooling of the room, for its PUE: ${COOLING_TYPES.join(", ")}`, "air")
-    .option("--colo-eur-per-kw-month <eur>", "co-locate: rack rent per kW of peak IT power and month (adds co-location rows)")
+    .option("--owned <gpu...>", "own / co-locate: only these GPUs (catalog id or alias, or a family such as rtx-pro-6000-blackwell; default: every GPU with a hardware price)")
+    .option("--colo-eur-per-kw-month <eur>", "co-locate: rack rent per kW of peak IT power and month (default: none; the rows then say up to which rent co-locating pays)")
+    .option("--include-serverless", "add serverless GPU rows (Modal, Beam), billed per second while busy")
     .option("--busy-hours-per-day <h>", "serverless: hours a day the GPUs are billed", "8")
     .option("--hardware-eur <eur>", "own: price of one server instead of the hardware list")
     .option("--json", "print one JSON object")
@@ -168,6 +172,8 @@ export async function runFit(modelId: string | undefined, f: FitFlags): Promise<
         coloEurPerKwMonth: f.coloEurPerKwMonth !== undefined ? p.parsePositiveNumber("--colo-eur-per-kw-month", f.coloEurPerKwMonth) : undefined,
         busyHoursPerDay: busy,
         hardwareEur: f.hardwareEur !== undefined ? p.parsePositiveNumber("--hardware-eur", f.hardwareEur) : undefined,
+        ownedGpus: parseOwned(f.owned),
+        includeServerless: f.includeServerless === true,
       })
     : [];
   if (f.json) {
@@ -225,6 +231,23 @@ export async function runFit(modelId: string | undefined, f: FitFlags): Promise<
   if (f.compare) printOwnership(own.slice(0, filters.top), busy);
 }
 
+/** `--owned`: GPU ids with a hardware price; undefined when not given. @throws UsageError naming the value and the GPUs that can be owned. */
+export function parseOwned(values: string[] | undefined): string[] | undefined {
+  if (!values) return undefined;
+  return [
+    ...new Set(
+      values.flatMap((v) => {
+        const ids = matchOwnedGpus(v);
+        if (ids.length === 0) {
+          const known = findGpu(v) ? `${findGpu(v)!.id} has no hardware price; ` : "";
+          throw badValue("--owned", v, `${known}GPUs with a hardware price: ${ownableGpus().join(", ")}`);
+        }
+        return ids;
+      }),
+    ),
+  ];
+}
+
 /** Prints a line of prose wrapped to the output width (tables fit themselves). */
 function say(text: string): void {
   console.log(wrapText(text, outputWidth(), "  "));
@@ -236,7 +259,9 @@ function printOwnership(rows: OwnershipRow[], busy: number): void {
     return;
   }
   const against = rows.find((r) => r.against)?.against;
-  say(`\nOwn / co-locate / serverless (serverless busy ${busy} h/day; break-even against ${against ?? "no fitting rental"}):`);
+  const serverless = rows.some((r) => r.kind === "serverless");
+  const kinds = serverless ? "Own / co-locate / serverless" : "Own / co-locate";
+  say(`\n${kinds} (${serverless ? `serverless busy ${busy} h/day; ` : ""}break-even against ${against ?? "no fitting rental"}):`);
   console.log(
     table(
       ["#", "option", "dtype", "tok/s/user", "€/month", "kWh/month", "CO2e kg", "break-even", "prices"],
@@ -245,7 +270,7 @@ function printOwnership(rows: OwnershipRow[], busy: number): void {
         r.label,
         r.dtype,
         r.tokensPerSecondPerUser === null ? "?" : fmt.num(r.tokensPerSecondPerUser),
-        fmt.eur(r.eurPerMonth),
+        r.kind === "colo" && r.rackEurPerKwMonth === null ? `${fmt.eur(r.eurPerMonth)} + rent` : fmt.eur(r.eurPerMonth),
         fmt.int(r.kwhPerMonth),
         fmt.int(r.co2eKgPerMonth),
         breakEven(r),
@@ -255,11 +280,24 @@ function printOwnership(rows: OwnershipRow[], busy: number): void {
     ),
   );
   say(
-    "Own: hardware over --years + electricity at peak draw around the clock × PUE; co-locate adds --colo-eur-per-kw-month. Serverless: per-second GPU price × --busy-hours-per-day (USD converted at the rate in hardware.json). Break-even: own pays off when the rental would run more than that share of the month (billed hourly; a rental billed by the month costs the same busy or idle); serverless is cheaper while busy less than that share.",
+    [
+      "Own: hardware over --years + electricity at peak draw around the clock × PUE.",
+      rows.some((r) => r.kind === "colo" && r.rackEurPerKwMonth === null)
+        ? "Co-locate: the same plus rack rent per kW of peak IT power, which varies by site: break-even is the highest rent per kW and month at which it still beats the rental (give a quote with --colo-eur-per-kw-month)."
+        : "Co-locate: the same plus --colo-eur-per-kw-month per kW of peak IT power.",
+      serverless ? "Serverless: per-second GPU price × --busy-hours-per-day (USD converted at the rate in hardware.json)." : "Serverless GPU rows: --include-serverless.",
+      "Break-even: own pays off when the rental would run more than that share of the month (billed hourly; a rental billed by the month costs the same busy or idle)" +
+        (serverless ? "; serverless is cheaper while busy less than that share." : "."),
+    ].join(" "),
   );
 }
 
 function breakEven(r: OwnershipRow): string {
+  if (r.kind === "colo" && r.rackEurPerKwMonth === null) {
+    const rent = r.breakEvenRackEurPerKwMonth;
+    if (rent === null) return "-";
+    return rent <= 0 ? "never (rent)" : `rent below ${fmt.eur(rent)}/kW-month`;
+  }
   const u = r.breakEvenUtilisation;
   if (u === null && r.kind !== "serverless" && r.againstEurPerMonth !== null) return r.eurPerMonth < r.againstEurPerMonth ? "always (monthly rental)" : "never (monthly rental)";
   if (u === null) return "-";

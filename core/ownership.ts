@@ -111,8 +111,16 @@ export interface OwnershipOptions {
   eurPerKwh?: number;
   /** Cooling of the owned servers' room, for its PUE. @default "air" */
   cooling?: CoolingType;
-  /** Co-location rent per kW of peak IT power and month; without it no co-location rows. */
+  /**
+   * Co-location rent per kW of peak IT power and month. Without it, the co-location rows carry no
+   * rent: their €/month is hardware and electricity, and `breakEvenRackEurPerKwMonth` says up to
+   * which rent co-locating beats the cheapest rental.
+   */
   coloEurPerKwMonth?: number;
+  /** GPU ids to own (own and co-location rows); default every GPU with a hardware price. */
+  ownedGpus?: readonly string[];
+  /** Serverless rows. @default true */
+  includeServerless?: boolean;
   /** Hours a day the serverless GPUs are busy (incl. start-up and keep-warm). @default 8 */
   busyHoursPerDay?: number;
   /** Price of one server, EUR, instead of the hardware list (applies to every owned row). */
@@ -143,6 +151,16 @@ export interface OwnershipRow {
   /** Weakest confidence of the prices used. */
   confidence: PriceConfidence;
   sources: string[];
+  /** Co-location rows: the rent per kW-month included in eurPerMonth; null when none was given (the row then has no rent in it). */
+  rackEurPerKwMonth: number | null;
+  /**
+   * Co-location rows: the rent per kW of peak IT power and month at which co-locating costs as
+   * much as the rental compared against, running all month; at or below 0, never cheaper. Null
+   * for other rows and without a fitting rental.
+   */
+  breakEvenRackEurPerKwMonth: number | null;
+  /** Peak IT power of all servers, watts (own, colo); null for serverless. */
+  itWatts: number | null;
 }
 
 const RANK: Record<PriceConfidence, number> = { confirmed: 0, secondary: 1, estimate: 2 };
@@ -164,6 +182,24 @@ export function serverPrice(gpu: string, count: number, p: HardwarePrices = owne
     confidence: weakest(card.source.confidence, base.source.confidence, p.usdPerEur.source.confidence),
     sources: [card.source.url, base.source.url],
   };
+}
+
+/** GPU ids the hardware list prices (as cards or whole systems): what can be owned or co-located. */
+export function ownableGpus(p: HardwarePrices = ownershipPrices().hardware): string[] {
+  return [...new Set([...p.systems.map((s) => s.gpu), ...p.cards.map((x) => x.gpu)])];
+}
+
+/**
+ * The GPUs `--owned` names: a catalog GPU (id, name or alias), or the start of GPU ids naming a
+ * family (`rtx-pro-6000-blackwell`: its Max-Q and Server editions). Only GPUs with a hardware
+ * price; an empty list when nothing matches.
+ */
+export function matchOwnedGpus(query: string, c: Catalog = catalog(), p: HardwarePrices = ownershipPrices(c).hardware): string[] {
+  const ownable = ownableGpus(p);
+  const exact = findGpu(query, c);
+  if (exact) return ownable.includes(exact.id) ? [exact.id] : [];
+  const q = query.trim().toLowerCase();
+  return q.length < 3 ? [] : ownable.filter((id) => id.startsWith(`${q}-`));
 }
 
 /**
@@ -211,9 +247,9 @@ export function compareOwnership(req: FitRequest, rentals: readonly OfferFit[], 
   const against = ref ? `${ref.replicas} × ${ref.offer.id}` : null;
   const rows: OwnershipRow[] = [];
 
-  // Owned servers: every GPU with a card or system price.
+  // Owned servers: every GPU with a card or system price (or those asked for).
   const wanted = (gpu: string): boolean => !req.gpus || req.gpus.length === 0 || req.gpus.includes(gpu);
-  const ownGpus = [...new Set([...hardware.systems.map((s) => s.gpu), ...hardware.cards.map((x) => x.gpu)])].filter(wanted);
+  const ownGpus = ownableGpus(hardware).filter((g) => wanted(g) && (!o.ownedGpus || o.ownedGpus.includes(g)));
   for (const gpu of ownGpus) {
     const counts = hardware.systems.some((s) => s.gpu === gpu) ? hardware.systems.filter((s) => s.gpu === gpu).map((s) => s.gpuCount) : [1, 2, 4, 8];
     for (const k of counts) {
@@ -225,8 +261,9 @@ export function compareOwnership(req: FitRequest, rentals: readonly OfferFit[], 
       const itWatts = hostPower({ gpuCount: k, gpuBoardWatts: g.boardPowerWatts, nonGpuWatts: server.nonGpuWatts }).peakWatts * fit.replicas;
       const hardwareEur = (o.hardwareEur ?? server.eur) * fit.replicas;
       const confidence = o.hardwareEur !== undefined ? "confirmed" : server.confidence;
-      for (const kind of o.coloEurPerKwMonth !== undefined ? (["own", "colo"] as const) : (["own"] as const)) {
+      for (const kind of ["own", "colo"] as const) {
         const cost = ownedCost({ hardwareEur, years, itWatts, pue, eurPerKwh, gridGramsPerKwh: grid, ...(kind === "colo" ? { coloEurPerKwMonth: o.coloEurPerKwMonth } : {}) });
+        const rentFree = kind === "colo" && o.coloEurPerKwMonth === undefined;
         rows.push({
           kind,
           label: `${kind === "own" ? "own" : "co-locate"} ${fit.replicas} × ${k}× ${gpu} server`,
@@ -239,11 +276,15 @@ export function compareOwnership(req: FitRequest, rentals: readonly OfferFit[], 
           kwhPerMonth: cost.kwhPerMonth,
           co2eKgPerMonth: cost.co2eKgPerMonth,
           hardwareEur,
-          breakEvenUtilisation: refPrice ? breakEvenUtilisation("own", { fixedEurPerMonth: cost.eurPerMonth }, refPrice) : null,
+          // Without a rent the co-location cost is incomplete: its break-even is a rent, not a utilisation.
+          breakEvenUtilisation: refPrice && !rentFree ? breakEvenUtilisation("own", { fixedEurPerMonth: cost.eurPerMonth }, refPrice) : null,
           against,
           againstEurPerMonth: ref?.eurPerMonth ?? null,
           confidence,
           sources: o.hardwareEur !== undefined ? ["--hardware-eur"] : server.sources,
+          rackEurPerKwMonth: kind === "colo" ? (o.coloEurPerKwMonth ?? null) : null,
+          breakEvenRackEurPerKwMonth: kind === "colo" && ref ? (ref.eurPerMonth - (cost.eurPerMonth - cost.coloEurPerMonth)) / (itWatts / 1000) : null,
+          itWatts,
         });
       }
       break; // more GPUs per server only cost more
@@ -251,7 +292,7 @@ export function compareOwnership(req: FitRequest, rentals: readonly OfferFit[], 
   }
 
   // Serverless GPUs.
-  for (const p of serverless.providers) {
+  for (const p of o.includeServerless === false ? [] : serverless.providers) {
     for (const s of p.gpus.filter((x) => wanted(x.gpu))) {
       const g = findGpu(s.gpu, c)!;
       for (const k of [1, 2, 4, 8].filter((n) => n <= p.maxGpus)) {
@@ -275,10 +316,14 @@ export function compareOwnership(req: FitRequest, rentals: readonly OfferFit[], 
           againstEurPerMonth: ref?.eurPerMonth ?? null,
           confidence: weakest(s.source.confidence, hardware.usdPerEur.source.confidence),
           sources: [s.source.url],
+          rackEurPerKwMonth: null,
+          breakEvenRackEurPerKwMonth: null,
+          itWatts: null,
         });
         break;
       }
     }
   }
-  return rows.sort((a, b) => a.eurPerMonth - b.eurPerMonth || a.label.localeCompare(b.label));
+  const order = { own: 0, colo: 1, serverless: 2 } as const;
+  return rows.sort((a, b) => a.eurPerMonth - b.eurPerMonth || order[a.kind] - order[b.kind] || a.label.localeCompare(b.label));
 }

@@ -598,7 +598,18 @@ describe("fit: replicas, speed, filters and ownership", () => {
     model: string;
     checkpointDtype: string | null;
     offers: SetupJson[];
-    ownership: { kind: string; label: string; eurPerMonth: number; breakEvenUtilisation: number | null; confidence: string }[];
+    ownership: {
+      kind: string;
+      label: string;
+      gpu: string;
+      eurPerMonth: number;
+      breakEvenUtilisation: number | null;
+      confidence: string;
+      rackEurPerKwMonth: number | null;
+      breakEvenRackEurPerKwMonth: number | null;
+      itWatts: number | null;
+      againstEurPerMonth: number | null;
+    }[];
   }
 
   it("lists multi-replica setups for Llama 3.3 70B at 32k × 20 with at least 15 tokens/s per user", () => {
@@ -606,14 +617,52 @@ describe("fit: replicas, speed, filters and ownership", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^\s+1\s+5 × hetzner GEX63\s/m);
     expect(r.stdout).toContain("tok/s/user");
-    expect(r.stdout).toContain("Own / co-locate / serverless");
+    expect(r.stdout).toContain("Own / co-locate (break-even against 5 × hetzner-gex63)");
     const j = cliJson<FitSetupsJson>("fit", "llama-3.3-70b", "--context", "32k", "--concurrency", "20", "--min-tokens-per-second", "15", "--eu-only", "--top", "5", "--json");
     expect(j.offers).toHaveLength(5);
     expect(j.offers.every((o) => o.meets && o.tokensPerSecondPerUser! >= 15)).toBe(true);
     expect(j.offers.some((o) => o.replicas > 1)).toBe(true);
     for (const o of j.offers) expect(o.concurrencyPerReplica).toBe(Math.ceil(20 / o.replicas));
     for (let i = 1; i < j.offers.length; i++) expect(j.offers[i]!.eurPerMonth).toBeGreaterThanOrEqual(j.offers[i - 1]!.eurPerMonth);
-    expect(j.ownership.map((o) => o.kind)).toEqual(expect.arrayContaining(["own", "serverless"]));
+    expect(j.ownership.map((o) => o.kind)).toEqual(expect.arrayContaining(["own", "colo"]));
+    expect(j.ownership.map((o) => o.kind)).not.toContain("serverless"); // only with --include-serverless
+  });
+
+  describe("the issue's buy / rent / co-locate / serverless command", () => {
+    const args = ["fit", "qwen3-32b", "--context", "16k", "--concurrency", "8", "--owned", "rtx-pro-6000-blackwell", "--eur-per-kwh", "0.30", "--years", "3", "--include-serverless"];
+
+    it("shows owned, co-located, serverless and rented rows side by side", () => {
+      const r = cli(...args);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/^\s+1\s+1 × hetzner GEX63\s/m); // rented
+      expect(r.stdout).toContain("Own / co-locate / serverless (serverless busy 8 h/day; break-even against 1 × hetzner-gex63)");
+      for (const label of ["own 1 × 1× rtx-pro-6000-blackwell-max-q server", "co-locate 1 × 1× rtx-pro-6000-blackwell-max-q server", "Modal "]) expect(r.stdout).toContain(label);
+      const j = cliJson<FitSetupsJson>(...args, "--json");
+      expect(new Set(j.ownership.map((o) => o.kind))).toEqual(new Set(["own", "colo", "serverless"]));
+      // --owned names a family: both RTX PRO 6000 Blackwell editions, and no other GPU is owned.
+      const owned = j.ownership.filter((o) => o.kind !== "serverless");
+      expect(new Set(owned.map((o) => o.gpu))).toEqual(new Set(["rtx-pro-6000-blackwell-max-q", "rtx-pro-6000-blackwell-server"]));
+    });
+
+    it("without a rack price, co-location rows give the rent at which they cost what the rental costs", () => {
+      const j = cliJson<FitSetupsJson>(...args, "--json");
+      const colo = j.ownership.find((o) => o.kind === "colo" && o.gpu === "rtx-pro-6000-blackwell-max-q")!;
+      expect(colo.rackEurPerKwMonth).toBeNull();
+      expect(colo.breakEvenUtilisation).toBeNull();
+      expect(colo.breakEvenRackEurPerKwMonth!).toBeCloseTo((colo.againstEurPerMonth! - colo.eurPerMonth) / (colo.itWatts! / 1000), 1); // --json rounds to cents
+      // At exactly that rent, co-locating costs what the rental costs.
+      const atRent = cliJson<FitSetupsJson>(...args, "--colo-eur-per-kw-month", String(colo.breakEvenRackEurPerKwMonth), "--json");
+      const priced = atRent.ownership.find((o) => o.kind === "colo" && o.gpu === "rtx-pro-6000-blackwell-max-q")!;
+      expect(priced.rackEurPerKwMonth).toBeCloseTo(colo.breakEvenRackEurPerKwMonth!, 9);
+      expect(priced.eurPerMonth).toBeCloseTo(colo.againstEurPerMonth!, 1);
+    });
+
+    it("refuses an --owned GPU without a hardware price, naming the flag and the GPUs that have one", () => {
+      const r = cli("fit", "qwen3-32b", "--owned", "mi300x");
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/--owned: got "mi300x"; mi300x has no hardware price; GPUs with a hardware price: .*rtx-pro-6000-blackwell-max-q/);
+      expect(cli("fit", "qwen3-32b", "--owned", "no-such-gpu").stderr).toMatch(/--owned: got "no-such-gpu"; GPUs with a hardware price: /);
+    });
   });
 
   it("sizes Qwen/Qwen3-32B-AWQ as the AWQ checkpoint", () => {
