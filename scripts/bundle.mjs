@@ -10,7 +10,8 @@
  *    GPU_HOSTING_VALIDATED_AT_BUILD set (core/validatedAtBuild.ts), so a run does not load zod to
  *    check that data again;
  * 3. runs `fit` and `estimate` once in a fresh process through the bin (dist/cli/bin.js) and writes
- *    V8's code cache of the bundle to dist/cli/gpu-hosting.bundle.cache, which the bin reads.
+ *    V8's code cache of the bundle to dist/cli/gpu-hosting.bundle.cache, which the bin reads, and
+ *    the V8 version it is for to dist/cli/gpu-hosting.bundle.cache.v8.
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -40,6 +41,7 @@ if (problems.length > 0) fail(`the bundled data is invalid:\n  ${problems.join("
 const outfile = path.join(ROOT, "dist", "cli", "gpu-hosting.bundle.js");
 const cacheFile = path.join(ROOT, "dist", "cli", "gpu-hosting.bundle.cache");
 fs.rmSync(cacheFile, { force: true });
+fs.rmSync(`${cacheFile}.v8`, { force: true });
 await build({
   entryPoints: [path.join(ROOT, "cli", "main.ts")],
   bundle: true,
@@ -57,7 +59,7 @@ await build({
 const warmUp = `
 const fs = require("node:fs");
 const { loadBundle } = require(${JSON.stringify(path.join(ROOT, "dist", "cli", "bin.js"))});
-const b = loadBundle({ asMain: false, cacheFile: null });
+const b = loadBundle({ cacheFile: null });
 process.stdout.write = () => true;
 (async () => {
   for (const args of [["fit", "meta-llama/Llama-3.1-70B-Instruct", "--context", "32k", "--concurrency", "16", "--json"], ["estimate", "--model", "llama-3.1-8b", "--gpu", "l4", "--json"]]) {
@@ -65,6 +67,7 @@ process.stdout.write = () => true;
     if (code !== 0) throw new Error("warm-up gpu-hosting " + args.join(" ") + " exited " + code);
   }
   fs.writeFileSync(${JSON.stringify(cacheFile)}, b.script.createCachedData());
+  fs.writeFileSync(${JSON.stringify(cacheFile + ".v8")}, process.versions.v8);
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
 const r = spawnSync(process.execPath, ["-e", warmUp], { cwd: ROOT, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });

@@ -30,7 +30,7 @@ describe("the bin and its code cache", () => {
     expect(fs.statSync(path.join(DIST_CLI, "gpu-hosting.bundle.cache")).size).toBeGreaterThan(100_000);
     const r = nodeJson<{ rejected: boolean | undefined }>(`
       const { loadBundle } = require(${JSON.stringify(BIN)});
-      const b = loadBundle({ asMain: false });
+      const b = loadBundle();
       console.log(JSON.stringify({ rejected: b.cacheRejected }));`);
     expect(r.rejected).toBe(false);
   });
@@ -42,7 +42,7 @@ describe("the bin and its code cache", () => {
       fs.writeFileSync(bogus, Buffer.alloc(4096, 7));
       const r = nodeJson<{ rejected: boolean | undefined; code: number; out: string }>(`
         const { loadBundle } = require(${JSON.stringify(BIN)});
-        const b = loadBundle({ asMain: false, cacheFile: ${JSON.stringify(bogus)} });
+        const b = loadBundle({ cacheFile: ${JSON.stringify(bogus)} });
         let out = "";
         const write = process.stdout.write.bind(process.stdout);
         process.stdout.write = (s) => { out += s; return true; };
@@ -61,9 +61,54 @@ describe("the bin and its code cache", () => {
   it("without a cache file, compiles the bundle as usual", () => {
     const r = nodeJson<{ rejected: boolean | null }>(`
       const { loadBundle } = require(${JSON.stringify(BIN)});
-      const b = loadBundle({ asMain: false, cacheFile: ${JSON.stringify(path.join(os.tmpdir(), "no-such-gpu-hosting.cache"))} });
+      const b = loadBundle({ cacheFile: ${JSON.stringify(path.join(os.tmpdir(), "no-such-gpu-hosting.cache"))} });
       console.log(JSON.stringify({ rejected: b.cacheRejected ?? null, main: typeof b.exports.main }));`);
     expect(r.rejected).toBeNull();
+  });
+});
+
+describe("the bin on another Node than the build's", () => {
+  it("reads the cache only when it was written by this V8", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gh-v8-"));
+    try {
+      const file = path.join(dir, "v8");
+      const r = nodeJson<boolean[]>(`
+        const fs = require("node:fs");
+        const { cacheMatchesV8 } = require(${JSON.stringify(BIN)});
+        const out = [cacheMatchesV8(${JSON.stringify(file)})];
+        fs.writeFileSync(${JSON.stringify(file)}, process.versions.v8 + "\\n");
+        out.push(cacheMatchesV8(${JSON.stringify(file)}));
+        fs.writeFileSync(${JSON.stringify(file)}, "10.2.154.26-node.36");
+        out.push(cacheMatchesV8(${JSON.stringify(file)}));
+        out.push(cacheMatchesV8());
+        console.log(JSON.stringify(out));`);
+      expect(r).toEqual([false, true, false, true]); // missing, this V8, another V8, the build's record
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("runs the bundle without the cache when the build's V8 was another, with the same output", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gh-otherv8-"));
+    try {
+      for (const f of ["bin.js", "gpu-hosting.bundle.js", "gpu-hosting.bundle.cache"]) fs.copyFileSync(path.join(DIST_CLI, f), path.join(dir, f));
+      fs.writeFileSync(path.join(dir, "gpu-hosting.bundle.cache.v8"), "10.2.154.26-node.36");
+      // Which way the bin went: the fallback requires the bundle (it lands in require.cache),
+      // loadBundle compiles it with vm and the cache (it does not).
+      const probe = path.join(dir, "probe.js");
+      fs.writeFileSync(probe, `process.on("exit", () => process.stderr.write("required:" + Object.keys(require.cache).some((k) => k.endsWith("gpu-hosting.bundle.js"))));\n`);
+      const args = ["estimate", "--model", "llama-3.1-8b", "--gpu", "l4", "--max-model-len", "8k", "--json"];
+      const env = { ...process.env, NO_COLOR: "1" };
+      const copy = spawnSync(process.execPath, ["-r", probe, path.join(dir, "bin.js"), ...args], { encoding: "utf8", env });
+      const real = spawnSync(process.execPath, ["-r", probe, BIN, ...args], { encoding: "utf8", env });
+      expect(copy.status).toBe(0);
+      expect(copy.stderr).toBe("required:true");
+      expect(real.stderr).toBe("required:false");
+      expect(copy.stdout).toBe(real.stdout);
+      expect(JSON.parse(copy.stdout)).toMatchObject({ schemaVersion: 1, fits: true });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -80,7 +125,7 @@ describe("data validated at build", () => {
       const file = require("node:path").join(require("node:os").tmpdir(), "gh-traced-" + process.pid + ".js");
       fs.writeFileSync(file, traced);
       const { loadBundle } = require(${JSON.stringify(BIN)});
-      const b = loadBundle({ asMain: false, file, cacheFile: null });
+      const b = loadBundle({ file, cacheFile: null });
       const write = process.stdout.write.bind(process.stdout);
       process.stdout.write = () => true;
       b.exports.main(["node", "gpu-hosting", "fit", "llama-3.1-70b", "--context", "32k", "--concurrency", "16", "--json"]).then((code) => {
