@@ -117,7 +117,7 @@ export interface OwnershipOptions {
    * which rent co-locating beats the cheapest rental.
    */
   coloEurPerKwMonth?: number;
-  /** GPU ids to own (own and co-location rows); default every GPU with a hardware price. */
+  /** GPU ids to own (own and co-location rows), whatever `req.gpus` says; default every GPU with a hardware price that `req.gpus` allows. */
   ownedGpus?: readonly string[];
   /** Serverless rows. @default true */
   includeServerless?: boolean;
@@ -249,7 +249,8 @@ export function compareOwnership(req: FitRequest, rentals: readonly OfferFit[], 
 
   // Owned servers: every GPU with a card or system price (or those asked for).
   const wanted = (gpu: string): boolean => !req.gpus || req.gpus.length === 0 || req.gpus.includes(gpu);
-  const ownGpus = ownableGpus(hardware).filter((g) => wanted(g) && (!o.ownedGpus || o.ownedGpus.includes(g)));
+  // --owned names the GPUs to own outright; otherwise the offer filter (--gpu) applies here too.
+  const ownGpus = ownableGpus(hardware).filter((g) => (o.ownedGpus ? o.ownedGpus.includes(g) : wanted(g)));
   for (const gpu of ownGpus) {
     const counts = hardware.systems.some((s) => s.gpu === gpu) ? hardware.systems.filter((s) => s.gpu === gpu).map((s) => s.gpuCount) : [1, 2, 4, 8];
     for (const k of counts) {

@@ -657,6 +657,14 @@ describe("fit: replicas, speed, filters and ownership", () => {
       expect(priced.eurPerMonth).toBeCloseTo(colo.againstEurPerMonth!, 1);
     });
 
+    it("owns the --owned GPUs even when --gpu filters the rentals to others", () => {
+      const j = cliJson<FitSetupsJson>("fit", "qwen3-32b", "--context", "16k", "--gpu", "l40s", "--owned", "rtx-pro-6000-blackwell-server", "--json");
+      expect(j.offers.every((o) => o.gpu === "l40s")).toBe(true);
+      const owned = j.ownership.filter((o) => o.kind !== "serverless");
+      expect(owned.length).toBeGreaterThan(0);
+      expect(owned.every((o) => o.gpu === "rtx-pro-6000-blackwell-server")).toBe(true);
+    });
+
     it("refuses an --owned GPU without a hardware price, naming the flag and the GPUs that have one", () => {
       const r = cli("fit", "qwen3-32b", "--owned", "mi300x");
       expect(r.status).toBe(2);
