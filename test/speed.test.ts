@@ -85,12 +85,14 @@ describe("speed calibration against published measurements", () => {
 
 /**
  * The blind test set (test/fixtures/speed-blind.json): collected after the efficiencies were frozen,
- * from sources the calibration set does not use, and never fitted on. Small (9 cases, 6 source
- * files), so its bounds are the documented errors rounded up, as above.
+ * from sources the calibration set does not use, and never fitted on. The bounds are the errors
+ * documented in docs/sizing.md ("Speed"), rounded up, by engine: llama.cpp meets both targets;
+ * vLLM single-request decode misses the 20 % target (documented; the bound only guards against
+ * getting worse).
  */
 describe("speed against the blind test set", () => {
   const results = runBlindSpeed();
-  const blind = splitSummary(results, "blind");
+  const byEngine = (engine: string) => splitSummary(results.filter((r) => r.case.engine === engine), "blind");
 
   it("uses only sources the calibration set does not, each case marked blind", () => {
     const calibrationUrls = new Set(SPEED_FIXTURE.sources.map((s) => s.url));
@@ -106,16 +108,26 @@ describe("speed against the blind test set", () => {
       expect(c.split).toBe("blind");
       expect(sourceIds.has(c.source)).toBe(true);
     }
-    expect(results.length).toBeGreaterThanOrEqual(9);
+    expect(results.length).toBeGreaterThanOrEqual(27);
   });
 
-  it("predicts decode and prefill within the documented blind errors (targets: 20 % and 30 % at the median)", () => {
-    expect(blind.decode.n).toBeGreaterThanOrEqual(7);
-    expect(blind.prefill.n).toBeGreaterThanOrEqual(9);
-    expect(blind.decode.median!).toBeLessThanOrEqual(0.09);
-    expect(blind.decode.p80!).toBeLessThanOrEqual(0.12);
-    expect(blind.prefill.median!).toBeLessThanOrEqual(0.11);
-    expect(blind.prefill.p80!).toBeLessThanOrEqual(0.14);
+  it("llama.cpp: decode and prefill within the documented blind errors (targets: 20 % and 30 % at the median)", () => {
+    const l = byEngine("llamacpp");
+    expect(l.decode.n).toBeGreaterThanOrEqual(7);
+    expect(l.prefill.n).toBeGreaterThanOrEqual(9);
+    expect(l.decode.median!).toBeLessThanOrEqual(0.09);
+    expect(l.decode.p80!).toBeLessThanOrEqual(0.12);
+    expect(l.prefill.median!).toBeLessThanOrEqual(0.11);
+    expect(l.prefill.p80!).toBeLessThanOrEqual(0.14);
+  });
+
+  it("vLLM: single-request decode over-estimated, within the documented blind error (target missed)", () => {
+    const v = byEngine("vllm");
+    expect(v.decode.n).toBeGreaterThanOrEqual(18);
+    expect(v.decode.median!).toBeLessThanOrEqual(0.6);
+    expect(v.decode.p80!).toBeLessThanOrEqual(1.37);
+    // Every vLLM case is over-estimated: the bias has one sign (docs/sizing.md).
+    for (const r of results.filter((x) => x.case.engine === "vllm")) expect(r.decode!.error).toBeGreaterThan(0);
   });
 });
 
@@ -239,9 +251,11 @@ describe("speed properties", () => {
       fc.property(request, fc.integer({ min: 1, max: 256 }), (r, extra) => {
         const few = throughput(r);
         const many = throughput({ ...r, concurrency: r.concurrency + extra });
+        // A relative 1e-12 for rounding: at context 0 the per-request rate is flat, and
+        // (3 × x) / 3 can come out one unit in the last place above x.
         return (
-          many.aggregateDecodeTokensPerSecond >= few.aggregateDecodeTokensPerSecond &&
-          many.perRequestDecodeTokensPerSecond <= few.perRequestDecodeTokensPerSecond
+          many.aggregateDecodeTokensPerSecond >= few.aggregateDecodeTokensPerSecond * (1 - 1e-12) &&
+          many.perRequestDecodeTokensPerSecond <= few.perRequestDecodeTokensPerSecond * (1 + 1e-12)
         );
       }),
       { numRuns: 300 },
