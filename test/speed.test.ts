@@ -12,7 +12,7 @@ import {
   throughput,
   type SpeedRequest,
 } from "../core/sizing/speed";
-import { BLIND_FIXTURE, runAllSpeed, runBlindSpeed, splitSummary, SPEED_FIXTURE } from "./calibration/speed-cases";
+import { BLIND_FIXTURE, caseArch, runAllSpeed, runBlindSpeed, splitSummary, SPEED_FIXTURE } from "./calibration/speed-cases";
 
 const arch = (id: string): ModelArchitecture => parseHfConfig(findModel(id)!.config);
 const gpu = (id: string): Gpu => findGpu(id)!;
@@ -88,7 +88,8 @@ describe("speed calibration against published measurements", () => {
  * from sources the calibration set does not use, and never fitted on. The bounds are the errors
  * documented in docs/sizing.md ("Speed"), rounded up, by engine: llama.cpp meets both targets;
  * vLLM single-request decode misses the 20 % target (documented; the bound only guards against
- * getting worse).
+ * getting worse), accurate for dense 16-bit models on current vLLM, over-estimated where a step
+ * is short (few active parameters, small models, 4-bit weights).
  */
 describe("speed against the blind test set", () => {
   const results = runBlindSpeed();
@@ -108,7 +109,7 @@ describe("speed against the blind test set", () => {
       expect(c.split).toBe("blind");
       expect(sourceIds.has(c.source)).toBe(true);
     }
-    expect(results.length).toBeGreaterThanOrEqual(27);
+    expect(results.length).toBeGreaterThanOrEqual(45);
   });
 
   it("llama.cpp: decode and prefill within the documented blind errors (targets: 20 % and 30 % at the median)", () => {
@@ -121,13 +122,19 @@ describe("speed against the blind test set", () => {
     expect(l.prefill.p80!).toBeLessThanOrEqual(0.14);
   });
 
-  it("vLLM: single-request decode over-estimated, within the documented blind error (target missed)", () => {
+  it("vLLM: single-request decode within the documented blind error (target missed); dense bf16 on current vLLM within 10 %", () => {
     const v = byEngine("vllm");
-    expect(v.decode.n).toBeGreaterThanOrEqual(18);
-    expect(v.decode.median!).toBeLessThanOrEqual(0.6);
-    expect(v.decode.p80!).toBeLessThanOrEqual(1.37);
-    // Every vLLM case is over-estimated: the bias has one sign (docs/sizing.md).
-    for (const r of results.filter((x) => x.case.engine === "vllm")) expect(r.decode!.error).toBeGreaterThan(0);
+    expect(v.decode.n).toBeGreaterThanOrEqual(36);
+    expect(v.decode.median!).toBeLessThanOrEqual(0.57);
+    expect(v.decode.p80!).toBeLessThanOrEqual(1.2);
+    // The subset docs/sizing.md calls accurate: dense 16-bit models on vLLM 0.8.5 and later.
+    const denseRecent = results.filter((r) => r.case.engine === "vllm" && r.case.source.startsWith("ree2raz") && r.case.dtype === "bf16" && caseArch(r.case).moe === null);
+    expect(denseRecent.length).toBeGreaterThanOrEqual(6);
+    for (const r of denseRecent) expect(Math.abs(r.decode!.error)).toBeLessThanOrEqual(0.1);
+    // Few active parameters: over-estimated (the step overhead is too small).
+    const gptOss = results.filter((r) => r.case.source.startsWith("sariekr"));
+    expect(gptOss.length).toBe(4);
+    for (const r of gptOss) expect(r.decode!.error).toBeGreaterThan(0.5);
   });
 });
 
