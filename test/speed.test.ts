@@ -6,13 +6,14 @@ import type { ConcreteDtype } from "../core/sizing/dtypes";
 import { weightMemory } from "../core/sizing/memory";
 import {
   activeWeightBytes,
+  decodeIsUpperBound,
   deviceClass,
   gpuTflops,
   SPEED_EFFICIENCY,
   throughput,
   type SpeedRequest,
 } from "../core/sizing/speed";
-import { BLIND_FIXTURE, caseArch, runAllSpeed, runBlindSpeed, splitSummary, SPEED_FIXTURE } from "./calibration/speed-cases";
+import { BLIND_FIXTURE, caseArch, caseRequest, runAllSpeed, runBlindSpeed, splitSummary, SPEED_FIXTURE } from "./calibration/speed-cases";
 
 const arch = (id: string): ModelArchitecture => parseHfConfig(findModel(id)!.config);
 const gpu = (id: string): Gpu => findGpu(id)!;
@@ -131,6 +132,10 @@ describe("speed against the blind test set", () => {
     const denseRecent = results.filter((r) => r.case.engine === "vllm" && r.case.source.startsWith("ree2raz") && r.case.dtype === "bf16" && caseArch(r.case).moe === null);
     expect(denseRecent.length).toBeGreaterThanOrEqual(6);
     for (const r of denseRecent) expect(Math.abs(r.decode!.error)).toBeLessThanOrEqual(0.1);
+    // The upper-bound flag `fit` and `estimate` show covers every badly over-estimated case.
+    for (const r of results.filter((x) => x.case.engine === "vllm" && x.decode!.error > 0.35)) {
+      expect([r.case.id, decodeIsUpperBound(caseRequest(r.case))]).toEqual([r.case.id, true]);
+    }
     // Few active parameters: over-estimated (the step overhead is too small).
     const gptOss = results.filter((r) => r.case.source.startsWith("sariekr"));
     expect(gptOss.length).toBe(4);
@@ -209,6 +214,19 @@ describe("throughput", () => {
 
   it("rejects a concurrency below 1", () => {
     expect(() => throughput(base({ concurrency: 0 }))).toThrow("speed: concurrency must be a number ≥ 1; got 0");
+  });
+});
+
+describe("decode upper bound", () => {
+  it("flags vLLM with 4-bit weights or under 5B active parameters, and nothing else", () => {
+    const llama8b = arch("meta-llama/Llama-3.1-8B-Instruct");
+    const qwenMoe = arch("Qwen/Qwen3-30B-A3B");
+    expect(decodeIsUpperBound({ engine: "vllm", arch: llama8b, dtype: "bf16" })).toBe(false);
+    expect(decodeIsUpperBound({ engine: "vllm", arch: llama8b, dtype: "awq" })).toBe(true);
+    expect(decodeIsUpperBound({ engine: "vllm", arch: qwenMoe, dtype: "bf16" })).toBe(true);
+    expect(decodeIsUpperBound({ engine: "llamacpp", arch: qwenMoe, dtype: "q4_k_m" })).toBe(false);
+    expect(throughput(base({ dtype: "awq" })).decodeUpperBound).toBe(true);
+    expect(throughput(base({})).decodeUpperBound).toBe(false);
   });
 });
 

@@ -66,6 +66,30 @@ export interface Throughput {
   promptTokens: number;
   /** What limits decode at this concurrency. */
   bound: "memory-bandwidth" | "compute";
+  /**
+   * True where the blind test set found the decode figures too high (docs/sizing.md, "Speed"):
+   * vLLM with 4-bit weights or fewer than {@link FEW_ACTIVE_PARAMETERS} active parameters, where a
+   * decode step is short and vLLM's per-step cost, which the model under-counts, dominates.
+   * Treat the decode speeds as an upper bound then (measured up to 2–3 × lower).
+   */
+  decodeUpperBound: boolean;
+}
+
+/**
+ * Active parameters below which vLLM single-request decode was over-estimated in the blind test
+ * set (Qwen3-30B-A3B, 3.3B active: +52 %; gpt-oss-20b, 3.6B: +76 to +253 %), while dense 7–8B
+ * models were within 10 %.
+ */
+export const FEW_ACTIVE_PARAMETERS = 5e9;
+
+/** Weight formats whose vLLM decode the blind test set found over-estimated: 4-bit weights. */
+const FOUR_BIT_WEIGHTS: ReadonlySet<ConcreteDtype> = new Set(["awq", "gptq", "mxfp4", "nvfp4"]);
+
+/** See {@link Throughput.decodeUpperBound}. */
+export function decodeIsUpperBound(req: Pick<SpeedRequest, "engine" | "arch" | "dtype">): boolean {
+  if (req.engine !== "vllm") return false;
+  if (FOUR_BIT_WEIGHTS.has(req.dtype)) return true;
+  return weightMemory(req.arch, req.dtype, 1).parameters.active < FEW_ACTIVE_PARAMETERS;
 }
 
 /**
@@ -307,5 +331,6 @@ export function throughputWith(req: SpeedRequest, eff: SpeedEfficiency): Through
     concurrency: c,
     promptTokens: P,
     bound: many.bound,
+    decodeUpperBound: decodeIsUpperBound(req),
   };
 }
