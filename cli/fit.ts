@@ -241,7 +241,8 @@ export function parseOwned(values: string[] | undefined): string[] | undefined {
       values.flatMap((v) => {
         const ids = matchOwnedGpus(v);
         if (ids.length === 0) {
-          const known = findGpu(v) ? `${findGpu(v)!.id} has no hardware price; ` : "";
+          const gpu = findGpu(v);
+          const known = gpu ? `${gpu.id} has no hardware price; ` : "";
           throw badValue("--owned", v, `${known}GPUs with a hardware price: ${ownableGpus().join(", ")}`);
         }
         return ids;

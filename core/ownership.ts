@@ -246,6 +246,19 @@ export function compareOwnership(req: FitRequest, rentals: readonly OfferFit[], 
   const refPrice = ref ? { eurPerMonth: ref.eurPerMonth, eurPerHour: ref.offer.eurPerHour === null || ref.offer.billing === "monthly" ? null : ref.offer.eurPerHour * ref.replicas } : null;
   const against = ref ? `${ref.replicas} × ${ref.offer.id}` : null;
   const rows: OwnershipRow[] = [];
+  /** The fields every row takes from its sized setup, its cost and the rental compared against. */
+  const common = (gpu: string, k: number, fit: OfferFit, cost: { eurPerMonth: number; kwhPerMonth: number; co2eKgPerMonth: number }) => ({
+    gpu,
+    gpusPerReplica: k,
+    replicas: fit.replicas,
+    dtype: fit.dtype,
+    tokensPerSecondPerUser: fit.tokensPerSecondPerUser,
+    eurPerMonth: cost.eurPerMonth,
+    kwhPerMonth: cost.kwhPerMonth,
+    co2eKgPerMonth: cost.co2eKgPerMonth,
+    against,
+    againstEurPerMonth: ref?.eurPerMonth ?? null,
+  });
 
   // Owned servers: every GPU with a card or system price (or those asked for).
   const wanted = (gpu: string): boolean => !req.gpus || req.gpus.length === 0 || req.gpus.includes(gpu);
@@ -268,19 +281,10 @@ export function compareOwnership(req: FitRequest, rentals: readonly OfferFit[], 
         rows.push({
           kind,
           label: `${kind === "own" ? "own" : "co-locate"} ${fit.replicas} × ${k}× ${gpu} server`,
-          gpu,
-          gpusPerReplica: k,
-          replicas: fit.replicas,
-          dtype: fit.dtype,
-          tokensPerSecondPerUser: fit.tokensPerSecondPerUser,
-          eurPerMonth: cost.eurPerMonth,
-          kwhPerMonth: cost.kwhPerMonth,
-          co2eKgPerMonth: cost.co2eKgPerMonth,
+          ...common(gpu, k, fit, cost),
           hardwareEur,
           // Without a rent the co-location cost is incomplete: its break-even is a rent, not a utilisation.
           breakEvenUtilisation: refPrice && !rentFree ? breakEvenUtilisation("own", { fixedEurPerMonth: cost.eurPerMonth }, refPrice) : null,
-          against,
-          againstEurPerMonth: ref?.eurPerMonth ?? null,
           confidence,
           sources: o.hardwareEur !== undefined ? ["--hardware-eur"] : server.sources,
           rackEurPerKwMonth: kind === "colo" ? (o.coloEurPerKwMonth ?? null) : null,
@@ -303,18 +307,9 @@ export function compareOwnership(req: FitRequest, rentals: readonly OfferFit[], 
         rows.push({
           kind: "serverless",
           label: `${p.name} ${fit.replicas} × ${k}× ${s.label}`,
-          gpu: s.gpu,
-          gpusPerReplica: k,
-          replicas: fit.replicas,
-          dtype: fit.dtype,
-          tokensPerSecondPerUser: fit.tokensPerSecondPerUser,
-          eurPerMonth: cost.eurPerMonth,
-          kwhPerMonth: cost.kwhPerMonth,
-          co2eKgPerMonth: cost.co2eKgPerMonth,
+          ...common(s.gpu, k, fit, cost),
           hardwareEur: null,
           breakEvenUtilisation: refPrice ? breakEvenUtilisation("serverless", { eurPerBusyHour: cost.eurPerBusyHour }, refPrice) : null,
-          against,
-          againstEurPerMonth: ref?.eurPerMonth ?? null,
           confidence: weakest(s.source.confidence, hardware.usdPerEur.source.confidence),
           sources: [s.source.url],
           rackEurPerKwMonth: null,

@@ -6,21 +6,19 @@
  * The snapshots hold catalog figures: a catalog change shows up here too. Review the diff, then
  * `npx jest test/cli-output.test.ts -u`.
  */
-import { spawnSync } from "node:child_process";
 import path from "node:path";
 import fc from "fast-check";
 import { colorEnabled, fmt, keyValues, outputWidth, setColorMode, table, VAT_NOTE, visibleWidth, withSchemaVersion, wrapText } from "../cli/format";
+import { runCli, type CliRun } from "./helpers/cliChild";
 
 const ROOT = path.join(__dirname, "..");
-const MAIN = path.join(ROOT, "dist", "cli", "main.js");
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/;
 
 /** Runs the built CLI with only the environment given (no FORCE_COLOR or NO_COLOR leaking in from the test runner). */
-function cli(args: string[], env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env } });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+/** The CLI with only PATH, HOME and `env` (no inherited colour or width settings). */
+function cli(args: string[], env: Record<string, string>): CliRun {
+  return runCli(args, { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env } });
 }
 
 const COMMANDS: [string, string[]][] = [

@@ -6,21 +6,14 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { runCli, type CliRun } from "./helpers/cliChild";
 
 const MAIN = path.join(__dirname, "..", "dist", "cli", "main.js");
 const GiB = 1024 ** 3;
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
-function cli(...args: string[]): Run {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]): Run => runCli(args);
 
 /** Runs a command that must succeed and print one JSON document. */
 function cliJson<T>(...args: string[]): T {

@@ -17,6 +17,7 @@ import { OnpremHostConfig } from "../core/config/schema";
 import { parseLscpu, parseMeminfo, parseOsRelease } from "../core/probe/parse";
 import { fingerprint, parseHostKeyPin, parsePublicKey, probeHost, ProbeError } from "../core/probe/ssh";
 import { describeWithSshd, startSshd, type Sshd } from "./helpers/sshd";
+import { runCli } from "./helpers/cliChild";
 
 const MAIN = path.join(__dirname, "..", "dist", "cli", "main.js");
 const formatKey = (k: { type: string; base64: string }): string => `${k.type} ${k.base64}`;
@@ -36,9 +37,7 @@ function cliWithEnv(env: Record<string, string>, ...args: string[]): { status: n
   if (!fs.existsSync(path.join(__dirname, "..", "dist", "cli", "discover.js"))) throw new Error("dist/cli/discover.js is missing: run `npm run build` first");
   const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
   delete base.SSH_AUTH_SOCK;
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", timeout: 60000, env: { ...base, ...env } });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runCli(args, { timeout: 60000, env: { ...base, ...env } });
 }
 
 /**

@@ -2,23 +2,13 @@
  * `gpu-hosting estimate` speed output and its flags (--prompt-tokens, --mem-bandwidth-gbs,
  * --tflops), run as a real child process on the built CLI (dist/cli/main.js; `npm run build` first).
  */
-import { spawnSync } from "node:child_process";
-import path from "node:path";
+import { runCli, type CliRun } from "./helpers/cliChild";
 
-const MAIN = path.join(__dirname, "..", "dist", "cli", "main.js");
 const LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct";
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
-function cli(...args: string[]): Run {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (...args: string[]): Run => runCli(args);
 
 interface ThroughputJson {
   decodeTokensPerSecond: number;

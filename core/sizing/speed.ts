@@ -22,7 +22,7 @@ import type { ModelArchitecture } from "./architecture";
 import type { Gpu } from "../catalog/schema";
 import { WEIGHT_FORMATS, type ConcreteDtype, type KvCacheDtype } from "./dtypes";
 import type { Engine } from "./engines";
-import { kvLayout, weightMemory } from "./memory";
+import { kvLayout, weightMemory, type WeightMemory } from "./memory";
 
 /** What to estimate the speed of. */
 export interface SpeedRequest {
@@ -85,11 +85,11 @@ export const FEW_ACTIVE_PARAMETERS = 5e9;
 /** Weight formats whose vLLM decode the blind test set found over-estimated: 4-bit weights. */
 const FOUR_BIT_WEIGHTS: ReadonlySet<ConcreteDtype> = new Set(["awq", "gptq", "mxfp4", "nvfp4"]);
 
-/** See {@link Throughput.decodeUpperBound}. */
-export function decodeIsUpperBound(req: Pick<SpeedRequest, "engine" | "arch" | "dtype">): boolean {
+/** See {@link Throughput.decodeUpperBound}. `w`: the request's weight memory at TP 1, when already at hand. */
+export function decodeIsUpperBound(req: Pick<SpeedRequest, "engine" | "arch" | "dtype">, w: WeightMemory = weightMemory(req.arch, req.dtype, 1)): boolean {
   if (req.engine !== "vllm") return false;
   if (FOUR_BIT_WEIGHTS.has(req.dtype)) return true;
-  return weightMemory(req.arch, req.dtype, 1).parameters.active < FEW_ACTIVE_PARAMETERS;
+  return w.parameters.active < FEW_ACTIVE_PARAMETERS;
 }
 
 /**
@@ -205,9 +205,8 @@ export function gpuTflops(gpu: Gpu, dtype: ConcreteDtype, engine: Engine): numbe
   return t[dt] ?? t.fp16;
 }
 
-/** Bytes read per decode step for weights: active weights only (MoE experts in use). */
-export function activeWeightBytes(arch: ModelArchitecture, dtype: ConcreteDtype): number {
-  const w = weightMemory(arch, dtype, 1);
+/** Bytes read per decode step for weights: active weights only (MoE experts in use). `w`: weightMemory at TP 1, when already at hand. */
+export function activeWeightBytes(arch: ModelArchitecture, dtype: ConcreteDtype, w: WeightMemory = weightMemory(arch, dtype, 1)): number {
   const f = WEIGHT_FORMATS[dtype];
   const p = w.parameters;
   let bytes = w.bytesPerGpu;
@@ -245,9 +244,9 @@ function attentionFlops(arch: ModelArchitecture, context: number): number {
   return flops;
 }
 
-/** Matmul FLOPs per token for the active parameters (embedding lookup excluded). */
-export function linearFlopsPerToken(arch: ModelArchitecture, dtype: ConcreteDtype): number {
-  const p = weightMemory(arch, dtype, 1).parameters;
+/** Matmul FLOPs per token for the active parameters (embedding lookup excluded). `w`: weightMemory at TP 1, when already at hand. */
+export function linearFlopsPerToken(arch: ModelArchitecture, dtype: ConcreteDtype, w: WeightMemory = weightMemory(arch, dtype, 1)): number {
+  const p = w.parameters;
   const lookup = arch.tieWordEmbeddings ? 0 : arch.vocabSize * arch.hiddenSize;
   return 2 * Math.max(p.active - p.vision - lookup, 0);
 }
@@ -303,9 +302,10 @@ export function throughputWith(req: SpeedRequest, eff: SpeedEfficiency): Through
   const overhead = eff.stepOverheadMs / 1000;
   const kv = req.kvCacheDtype ?? "auto";
 
-  const weights = activeWeightBytes(req.arch, req.dtype);
+  const w = weightMemory(req.arch, req.dtype, 1); // counted once: the parameters are the slow part
+  const weights = activeWeightBytes(req.arch, req.dtype, w);
   const kvBytes = kvReadBytes(req.arch, kv, req.dtype, req.context);
-  const linear = linearFlopsPerToken(req.arch, req.dtype);
+  const linear = linearFlopsPerToken(req.arch, req.dtype, w);
   const decodeFlops = linear + attentionFlops(req.arch, req.context);
 
   const step = (c: number): { seconds: number; bound: Throughput["bound"] } => {
@@ -331,6 +331,6 @@ export function throughputWith(req: SpeedRequest, eff: SpeedEfficiency): Through
     concurrency: c,
     promptTokens: P,
     bound: many.bound,
-    decodeUpperBound: decodeIsUpperBound(req),
+    decodeUpperBound: decodeIsUpperBound(req, w),
   };
 }
