@@ -235,10 +235,5 @@ export function describeThroughput(t: Throughput | null, note: string): [string,
       "decode, all requests",
       `${fmt.num(t.aggregateDecodeTokensPerSecond)} tokens/s over ${t.concurrency} request${t.concurrency === 1 ? "" : "s"} (${fmt.num(t.perRequestDecodeTokensPerSecond)} each), bound by ${bound}`,
     ],
-    ...(t.decodeUpperBound ? ([["decode speeds", DECODE_UPPER_BOUND_NOTE]] as [string, string][]) : []),
   ];
 }
-
-/** Said wherever vLLM decode speeds are an upper bound (Throughput.decodeUpperBound). */
-export const DECODE_UPPER_BOUND_NOTE =
-  "an upper bound: for vLLM with 4-bit weights or under 5B active parameters, measured single-request decode was up to 2–3 × lower than this model gives (docs/sizing.md, Speed)";

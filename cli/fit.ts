@@ -10,7 +10,7 @@ import { compareOwnership, matchOwnedGpus, ownableGpus, type OwnershipRow } from
 import { DEFAULT_MAX_REPLICAS, fitAll, SORT_KEYS, type FitRequest, type OfferFit, type SortKey } from "../core/planner";
 import { normalizeDtype, type ConcreteDtype } from "../core/sizing/dtypes";
 import { badValue, UsageError } from "./errors";
-import { DECODE_UPPER_BOUND_NOTE, describeAlternatives } from "./estimate";
+import { describeAlternatives } from "./estimate";
 import { fmt, outputWidth, printJson, table, wrapText } from "./format";
 import * as p from "./parse";
 
@@ -221,8 +221,6 @@ export async function runFit(modelId: string | undefined, f: FitFlags): Promise<
     .filter(({ r }) => r.reason)
     .map(({ r, i }) => `  ${i + 1}. ${r.offer.name}: ${r.reason}${r.alternatives && !r.fits ? `; would fit: ${describeAlternatives(r.alternatives)}` : ""}`);
   if (notes.length > 0) say(`\nNotes (GiB per GPU; "slow": fits but below the asked speed):\n${notes.join("\n")}`);
-  const upper = rows.map((r, i) => ({ r, i })).filter(({ r }) => r.speed?.decodeUpperBound);
-  if (upper.length > 0) say(`Tokens/s of rows ${upper.map(({ i }) => i + 1).join(", ")} are ${DECODE_UPPER_BOUND_NOTE}.`);
   const fitting = all.filter((r) => r.fits).length;
   const meeting = all.filter((r) => r.meets).length;
   say(
@@ -334,8 +332,6 @@ function toJson(r: OfferFit) {
     maxConcurrency: r.estimate.maxConcurrency,
     tokensPerSecondPerUser: r.tokensPerSecondPerUser,
     aggregateTokensPerSecond: r.aggregateTokensPerSecond,
-    /** Throughput.decodeUpperBound: the speeds may be up to 2–3 × too high (docs/sizing.md, Speed). */
-    speedUpperBound: r.speed?.decodeUpperBound ?? false,
     timeToFirstTokenMs: r.speed?.timeToFirstTokenMs ?? null,
     eurPerMonth: r.eurPerMonth,
     setupEur: r.setupEur,

@@ -66,30 +66,6 @@ export interface Throughput {
   promptTokens: number;
   /** What limits decode at this concurrency. */
   bound: "memory-bandwidth" | "compute";
-  /**
-   * True where the blind test set found the decode figures too high (docs/sizing.md, "Speed"):
-   * vLLM with 4-bit weights or fewer than {@link FEW_ACTIVE_PARAMETERS} active parameters, where a
-   * decode step is short and vLLM's per-step cost, which the model under-counts, dominates.
-   * Treat the decode speeds as an upper bound then (measured up to 2–3 × lower).
-   */
-  decodeUpperBound: boolean;
-}
-
-/**
- * Active parameters below which vLLM single-request decode was over-estimated in the blind test
- * set (Qwen3-30B-A3B, 3.3B active: +52 %; gpt-oss-20b, 3.6B: +76 to +253 %), while dense 7–8B
- * models were within 10 %.
- */
-export const FEW_ACTIVE_PARAMETERS = 5e9;
-
-/** Weight formats whose vLLM decode the blind test set found over-estimated: 4-bit weights. */
-const FOUR_BIT_WEIGHTS: ReadonlySet<ConcreteDtype> = new Set(["awq", "gptq", "mxfp4", "nvfp4"]);
-
-/** See {@link Throughput.decodeUpperBound}. `w`: the request's weight memory at TP 1, when already at hand. */
-export function decodeIsUpperBound(req: Pick<SpeedRequest, "engine" | "arch" | "dtype">, w: WeightMemory = weightMemory(req.arch, req.dtype, 1)): boolean {
-  if (req.engine !== "vllm") return false;
-  if (FOUR_BIT_WEIGHTS.has(req.dtype)) return true;
-  return w.parameters.active < FEW_ACTIVE_PARAMETERS;
 }
 
 /**
@@ -120,11 +96,12 @@ export interface SpeedEfficiency {
  * training data copy the nearest fitted entry, as noted.
  */
 export const SPEED_EFFICIENCY: { readonly [K in EfficiencyKey]: SpeedEfficiency } = {
-  // Bandwidth fitted on 1 single-request decode case (A100, Llama 3.1 8B bf16); compute and overhead
-  // not fitted (no vLLM prefill training data; overhead kept at 1 ms).
-  "vllm/gpu-datacenter": { bandwidth: 0.79, compute: 0.55, stepOverheadMs: 1.0 },
-  // No training data: the datacenter values.
-  "vllm/gpu-consumer": { bandwidth: 0.79, compute: 0.55, stepOverheadMs: 1.0 },
+  // Round 2 (test/calibration/speed-fit-vllm.ts): bandwidth and overhead fitted on the 16 in-scope
+  // vLLM single-request decode cases of the calibration set and round 1's blind set (vLLM 0.8.5
+  // to 0.23; A100, H100, H200, B200, MI300X, L4; dense 16-bit, AWQ Marlin, MoE, MXFP4), one set
+  // for HBM and GDDR GPUs. Compute not fitted (no vLLM prefill data).
+  "vllm/gpu-datacenter": { bandwidth: 0.91, compute: 0.55, stepOverheadMs: 4.0 },
+  "vllm/gpu-consumer": { bandwidth: 0.91, compute: 0.55, stepOverheadMs: 4.0 },
   // Fitted on 20 decode and 18 prefill cases (A100 PCIe/SXM, H100 PCIe; 1 and 4 GPUs).
   "llamacpp/gpu-datacenter": { bandwidth: 0.54, compute: 0.3, stepOverheadMs: 3.8 },
   // Fitted on 39 decode and 37 prefill cases (RTX 3070, 3090, 4090, RTX 6000 Ada, L40S; 1 to 8 GPUs).
@@ -331,6 +308,5 @@ export function throughputWith(req: SpeedRequest, eff: SpeedEfficiency): Through
     concurrency: c,
     promptTokens: P,
     bound: many.bound,
-    decodeUpperBound: decodeIsUpperBound(req, w),
   };
 }

@@ -25,6 +25,8 @@ export interface SpeedCase {
   concurrency: number;
   measured: { decodeTokensPerSecond?: number; prefillTokensPerSecond?: number; aggregateDecodeTokensPerSecond?: number };
   excludedPrefill?: string;
+  /** Why the case lies outside what the project deploys (left out of fitting and of the target statistics). */
+  outOfScope?: string;
   note?: string;
 }
 
