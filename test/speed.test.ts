@@ -12,7 +12,7 @@ import {
   throughput,
   type SpeedRequest,
 } from "../core/sizing/speed";
-import { BLIND_FIXTURE, runAllSpeed, runBlindSpeed, splitSummary, SPEED_FIXTURE, summarise } from "./calibration/speed-cases";
+import { BLIND2_FIXTURE, BLIND_FIXTURE, runAllSpeed, runBlind2Speed, runBlindSpeed, splitSummary, SPEED_FIXTURE, summarise } from "./calibration/speed-cases";
 import { fitVllmDecode, vllmFitCases } from "./calibration/speed-fit-vllm";
 
 const arch = (id: string): ModelArchitecture => parseHfConfig(findModel(id)!.config);
@@ -159,6 +159,47 @@ describe("round 2: vLLM decode fit", () => {
       expect(SPEED_EFFICIENCY[key].bandwidth).toBeCloseTo(fit.eff.bandwidth, 6);
       expect(SPEED_EFFICIENCY[key].stepOverheadMs).toBeCloseTo(fit.eff.stepOverheadMs, 6);
     }
+  });
+});
+
+/**
+ * Round 2's test set (test/fixtures/speed-blind2.json), named before the round 2 fit was committed
+ * and read after it. Both targets are missed on it (decode 21.3 %, prefill 37.1 % at the median;
+ * docs/sizing.md, "Speed"): these bounds are the measured errors rounded up, a guard against
+ * getting worse, not targets met.
+ */
+describe("round 2: the test set", () => {
+  const results = runBlind2Speed();
+  const counted = results.filter((r) => !r.case.outOfScope);
+  const errors = (rs: typeof results, pick: "decode" | "prefill"): number[] => rs.flatMap((r) => (r[pick] ? [r[pick]!.error] : []));
+
+  it("uses only sources neither the calibration set nor round 1's blind set uses, each case marked blind2", () => {
+    const earlier = [...SPEED_FIXTURE.sources, ...BLIND_FIXTURE.sources];
+    const urls = new Set(earlier.map((s) => s.url.split("#")[0]));
+    const ids = new Set(earlier.map((s) => s.id));
+    for (const s of BLIND2_FIXTURE.sources) {
+      expect([s.id, s.split]).toEqual([s.id, "blind2"]);
+      expect(ids.has(s.id)).toBe(false);
+      expect(urls.has(s.url.split("#")[0])).toBe(false);
+    }
+    const sourceIds = new Set(BLIND2_FIXTURE.sources.map((s) => s.id));
+    for (const c of BLIND2_FIXTURE.cases) expect([c.id, c.split, sourceIds.has(c.source)]).toEqual([c.id, "blind2", true]);
+    expect(counted.length).toBeGreaterThanOrEqual(55);
+    expect(results.length - counted.length).toBe(1); // the --enforce-eager run
+  });
+
+  it("single-request decode: 21.3 % at the median over 58 cases (target 20 %: missed)", () => {
+    const all = summarise(errors(counted, "decode"));
+    expect(all.n).toBe(58);
+    expect(all.median!).toBeLessThanOrEqual(0.22);
+    expect(summarise(errors(counted.filter((r) => r.case.engine === "llamacpp"), "decode")).median!).toBeLessThanOrEqual(0.18);
+    expect(summarise(errors(counted.filter((r) => r.case.engine === "vllm"), "decode")).median!).toBeLessThanOrEqual(0.28);
+  });
+
+  it("prefill: 37.1 % at the median over 39 cases (target 30 %: missed)", () => {
+    const all = summarise(errors(counted, "prefill"));
+    expect(all.n).toBe(39);
+    expect(all.median!).toBeLessThanOrEqual(0.38);
   });
 });
 

@@ -4,6 +4,7 @@
  * test/calibration/speed-report.ts.
  */
 import blindFixture from "../fixtures/speed-blind.json";
+import blind2Fixture from "../fixtures/speed-blind2.json";
 import fixture from "../fixtures/speed-calibration.json";
 import { findGpu, findModel } from "../../core/catalog";
 import { parseHfConfig, type ModelArchitecture } from "../../core/sizing/architecture";
@@ -11,10 +12,13 @@ import type { ConcreteDtype } from "../../core/sizing/dtypes";
 import type { Engine } from "../../core/sizing/engines";
 import { efficiencyKey, throughputWith, SPEED_EFFICIENCY, type EfficiencyKey, type SpeedEfficiency, type SpeedRequest } from "../../core/sizing/speed";
 
+/** train / heldout: round 1's split of the calibration set; blind: round 1's test set; blind2: round 2's. */
+export type Split = "train" | "heldout" | "blind" | "blind2";
+
 export interface SpeedCase {
   id: string;
   source: string;
-  split: "train" | "heldout" | "blind";
+  split: Split;
   model: string | null;
   config?: string;
   dtype: string;
@@ -38,7 +42,7 @@ export interface SpeedSource {
   url: string;
   read: string;
   description: string;
-  split: "train" | "heldout" | "blind";
+  split: Split;
 }
 
 export const SPEED_FIXTURE = fixture as unknown as {
@@ -59,11 +63,30 @@ export const BLIND_FIXTURE = blindFixture as unknown as {
   cases: SpeedCase[];
 };
 
+/**
+ * Round 2's test set (test/fixtures/speed-blind2.json): named before round 2's fit was committed,
+ * collected from sources neither other file uses, never fitted on.
+ */
+export const BLIND2_FIXTURE = blind2Fixture as unknown as {
+  splitRule: string;
+  mergeRule: string;
+  configs: Record<string, unknown>;
+  sources: SpeedSource[];
+  cases: SpeedCase[];
+};
+
+const CONFIGS: Record<Split, Record<string, unknown>> = {
+  train: SPEED_FIXTURE.configs,
+  heldout: SPEED_FIXTURE.configs,
+  blind: BLIND_FIXTURE.configs,
+  blind2: BLIND2_FIXTURE.configs,
+};
+
 const archCache = new Map<string, ModelArchitecture>();
 
 /** The model architecture of a case: a catalog model or an inline config. */
 export function caseArch(c: SpeedCase): ModelArchitecture {
-  const key = c.model ?? `config:${c.split === "blind" ? "blind:" : ""}${c.config}`;
+  const key = c.model ?? `config:${c.split}:${c.config}`;
   let arch = archCache.get(key);
   if (!arch) {
     if (c.model) {
@@ -71,7 +94,7 @@ export function caseArch(c: SpeedCase): ModelArchitecture {
       if (!m) throw new Error(`speed case ${c.id}: model ${c.model} is not in the catalog`);
       arch = parseHfConfig(m.config, m.id);
     } else {
-      const cfg = c.split === "blind" ? BLIND_FIXTURE.configs[c.config ?? ""] : SPEED_FIXTURE.configs[c.config ?? ""];
+      const cfg = CONFIGS[c.split][c.config ?? ""];
       if (!cfg) throw new Error(`speed case ${c.id}: config ${c.config} is not in the fixture's configs`);
       arch = parseHfConfig(cfg, String(c.config));
     }
@@ -134,6 +157,11 @@ export function runBlindSpeed(): SpeedResult[] {
   return BLIND_FIXTURE.cases.map((c) => runCase(c));
 }
 
+/** Round 2's test cases, run with the calibrated efficiencies. */
+export function runBlind2Speed(): SpeedResult[] {
+  return BLIND2_FIXTURE.cases.map((c) => runCase(c));
+}
+
 /** The q-quantile (0..1) of absolute values, linear interpolation; null for no values. */
 export function quantileAbs(values: number[], q: number): number | null {
   if (values.length === 0) return null;
@@ -155,7 +183,7 @@ export function summarise(errors: number[]): ErrorSummary {
 }
 
 /** Error summaries of decode, prefill and aggregate decode for one split. */
-export function splitSummary(results: SpeedResult[], split: "train" | "heldout" | "blind"): { decode: ErrorSummary; prefill: ErrorSummary; aggregate: ErrorSummary } {
+export function splitSummary(results: SpeedResult[], split: Split): { decode: ErrorSummary; prefill: ErrorSummary; aggregate: ErrorSummary } {
   const rs = results.filter((r) => r.case.split === split);
   return {
     decode: summarise(rs.flatMap((r) => (r.decode ? [r.decode.error] : []))),
