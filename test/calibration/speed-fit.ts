@@ -1,0 +1,180 @@
+/**
+ * Round 3 of the speed calibration (`npx tsx test/calibration/speed-fit.ts`, `--cv` for the
+ * model choice). Fits, on every in-scope case of the three earlier files (calibration set, round
+ * 1 and round 2 test sets; round 3's test set, speed-blind3.json, is never read here):
+ *
+ * - vLLM decode: η_bw and the fixed step overhead, and, when leave-one-source-out error says it
+ *   predicts better, an overhead per MoE layer for a model copy over several GPUs (a first
+ *   candidate, per layer of every model, predicted unseen sources well but made tensor parallel
+ *   no faster than one GPU for dense 70B models, failing a property test; rejected);
+ * - vLLM prefill: η_c (when it beats the unfitted 0.55 leave-one-source-out);
+ * - llama.cpp on AMD GPUs: η_bw, the overhead and η_c per memory class, on dense models;
+ * - llama.cpp prefill of mixtures of experts: one share of η_c, all vendors.
+ *
+ * Grid searches minimising the mean absolute log error.
+ */
+import { findGpu } from "../../core/catalog";
+import { deviceClass, SPEED_EFFICIENCY, type EfficiencyKey, type SpeedEfficiency } from "../../core/sizing/speed";
+import { BLIND2_FIXTURE, BLIND_FIXTURE, caseArch, runCase, SPEED_FIXTURE, type SpeedCase } from "./speed-cases";
+
+/** Every in-scope case round 3 may fit on. */
+export function round3Cases(): SpeedCase[] {
+  return [...SPEED_FIXTURE.cases, ...BLIND_FIXTURE.cases, ...BLIND2_FIXTURE.cases].filter((c) => !c.outOfScope);
+}
+
+type Pick = "decode" | "prefill";
+
+function loss(cases: SpeedCase[], eff: SpeedEfficiency, pick: Pick): number {
+  let sum = 0;
+  let n = 0;
+  for (const c of cases) {
+    const r = runCase(c, eff)[pick];
+    if (r) {
+      sum += Math.abs(Math.log(r.predicted / r.measured));
+      n++;
+    }
+  }
+  return n === 0 ? 0 : sum / n;
+}
+
+function grid(from: number, to: number, step: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; from + i * step <= to + 1e-9; i++) out.push(Math.round((from + i * step) * 1e4) / 1e4);
+  return out;
+}
+
+/** Minimises the loss over the cartesian product of the given values. */
+function search(cases: SpeedCase[], base: SpeedEfficiency, pick: Pick, space: Partial<Record<keyof SpeedEfficiency, number[]>>): SpeedEfficiency {
+  const keys = Object.keys(space) as (keyof SpeedEfficiency)[];
+  let best = base;
+  let bestLoss = Infinity;
+  const walk = (i: number, eff: SpeedEfficiency): void => {
+    if (i === keys.length) {
+      const l = loss(cases, eff, pick);
+      if (l < bestLoss) {
+        bestLoss = l;
+        best = eff;
+      }
+      return;
+    }
+    for (const v of space[keys[i]!]!) walk(i + 1, { ...eff, [keys[i]!]: v });
+  };
+  walk(0, base);
+  return best;
+}
+
+/** Leave-one-source-out: each source predicted by a fit on the others; mean |log error|. */
+function crossValidate(cases: SpeedCase[], pick: Pick, fit: (train: SpeedCase[]) => SpeedEfficiency): number {
+  let sum = 0;
+  let n = 0;
+  for (const source of new Set(cases.map((c) => c.source))) {
+    const eff = fit(cases.filter((c) => c.source !== source));
+    for (const c of cases.filter((x) => x.source === source)) {
+      const r = runCase(c, eff)[pick];
+      if (r) {
+        sum += Math.abs(Math.log(r.predicted / r.measured));
+        n++;
+      }
+    }
+  }
+  return sum / n;
+}
+
+const isVllm = (c: SpeedCase): boolean => c.engine === "vllm";
+/** llama.cpp on an AMD GPU: "hbm" (Instinct) or "gddr" (Radeon), else null. */
+function amdMemory(c: SpeedCase): "hbm" | "gddr" | null {
+  if (c.engine === "vllm" || !c.hardware.gpu) return null;
+  const gpu = findGpu(c.hardware.gpu)!;
+  if (gpu.vendor !== "amd") return null;
+  return deviceClass({ engine: "llamacpp", gpu }) === "gpu-datacenter" ? "hbm" : "gddr";
+}
+const singleDecode = (c: SpeedCase): boolean => c.concurrency === 1 && c.measured.decodeTokensPerSecond !== undefined;
+
+const VLLM = SPEED_EFFICIENCY["vllm/gpu-datacenter"];
+const decodeSpace = { bandwidth: grid(0.3, 1, 0.01), stepOverheadMs: grid(0, 6, 0.25) };
+const vllmDecodeSpace = { bandwidth: grid(0.6, 1, 0.01), stepOverheadMs: grid(1, 6, 0.25) };
+
+export const vllmDecodeCases = (): SpeedCase[] => round3Cases().filter((c) => isVllm(c) && singleDecode(c));
+export const fitVllmDecode = (cases: SpeedCase[], parallel: boolean): SpeedEfficiency =>
+  search(cases, { ...VLLM, parallelMoeLayerOverheadMs: 0 }, "decode", parallel ? { ...vllmDecodeSpace, parallelMoeLayerOverheadMs: grid(0, 0.3, 0.01) } : vllmDecodeSpace);
+
+/** The mean |log error| of `pick` over `cases` with the given efficiencies (for the tests' optimality check). */
+export const meanLogError = loss;
+
+export const vllmPrefillCases = (): SpeedCase[] => round3Cases().filter((c) => isVllm(c) && c.measured.prefillTokensPerSecond !== undefined && !c.excludedPrefill);
+export const fitVllmPrefill = (cases: SpeedCase[], base: SpeedEfficiency): SpeedEfficiency => search(cases, base, "prefill", { compute: grid(0.05, 1, 0.01) });
+
+/** Dense-model llama.cpp cases on AMD GPUs of one memory class. */
+export const amdCases = (memory: "hbm" | "gddr"): SpeedCase[] => round3Cases().filter((c) => amdMemory(c) === memory && caseArch(c).moe === null);
+/** The NVIDIA values an AMD class starts from (and keeps, where fitting does not predict better). */
+export const amdBase = (memory: "hbm" | "gddr"): SpeedEfficiency => SPEED_EFFICIENCY[memory === "hbm" ? "llamacpp/gpu-datacenter" : "llamacpp/gpu-consumer"];
+export function fitAmd(cases: SpeedCase[], base: SpeedEfficiency): SpeedEfficiency {
+  const d = search(cases, base, "decode", decodeSpace);
+  return search(cases, d, "prefill", { compute: grid(0.01, 1, 0.01) });
+}
+
+export const moePrefillCases = (): SpeedCase[] => round3Cases().filter((c) => !isVllm(c) && c.hardware.gpu !== undefined && caseArch(c).moe !== null && c.measured.prefillTokensPerSecond !== undefined);
+
+if (require.main === module && !process.argv.includes("--moe")) {
+  const cv = process.argv.includes("--cv");
+  const vd = vllmDecodeCases();
+  const vDecode = fitVllmDecode(vd, false);
+  const vDecodeTp = fitVllmDecode(vd, true);
+  console.log(`vLLM decode, ${vd.length} cases: ${JSON.stringify(vDecode)}; with an overhead per MoE layer over several GPUs: ${JSON.stringify(vDecodeTp)}`);
+  if (cv && process.argv.includes("--decode")) {
+    console.log(`  leave-one-source-out: plain ${crossValidate(vd, "decode", (t) => fitVllmDecode(t, false)).toFixed(3)}, with the MoE term ${crossValidate(vd, "decode", (t) => fitVllmDecode(t, true)).toFixed(3)}`);
+  }
+  const vp = vllmPrefillCases();
+  const vPrefill = fitVllmPrefill(vp, vDecode);
+  console.log(`vLLM prefill, ${vp.length} cases: compute ${vPrefill.compute}`);
+  if (cv) console.log(`  leave-one-source-out: fitted ${crossValidate(vp, "prefill", (t) => fitVllmPrefill(t, vDecode)).toFixed(3)}, unfitted 0.55 ${loss(vp, vDecode, "prefill").toFixed(3)}`);
+  for (const memory of ["hbm", "gddr"] as const) {
+    const cs = amdCases(memory);
+    const base = amdBase(memory);
+    const f = fitAmd(cs, base);
+    console.log(`llama.cpp on AMD ${memory} GPUs, ${cs.length} dense cases: ${JSON.stringify(f)}`);
+    if (cv) {
+      const nv = (pick: Pick): string => loss(cs, base, pick).toFixed(3);
+      console.log(`  leave-one-source-out decode ${crossValidate(cs, "decode", (t) => fitAmd(t, base)).toFixed(3)} prefill ${crossValidate(cs, "prefill", (t) => fitAmd(t, base)).toFixed(3)}; NVIDIA values: decode ${nv("decode")} prefill ${nv("prefill")}`);
+    }
+  }
+  const mp = moePrefillCases();
+  console.log(`llama.cpp MoE prefill, ${mp.length} cases: ${mp.map((c) => c.id).join(", ")}`);
+}
+
+/** One share of η_c for llama.cpp MoE prefill, all vendors (each case with its own class's other values). */
+export function fitMoePrefill(cases: SpeedCase[], table: Record<EfficiencyKey, SpeedEfficiency> = SPEED_EFFICIENCY): number {
+  let best = 1;
+  let bestLoss = Infinity;
+  for (const share of grid(0.01, 1, 0.01)) {
+    let sum = 0;
+    for (const c of cases) {
+      const r = runCase(c, { ...table[runCase(c).key], moePrefillCompute: share }).prefill!;
+      sum += Math.abs(Math.log(r.predicted / r.measured));
+    }
+    if (sum < bestLoss) {
+      bestLoss = sum;
+      best = share;
+    }
+  }
+  return best;
+}
+
+if (require.main === module && process.argv.includes("--moe")) {
+  const mp = moePrefillCases();
+  const share = fitMoePrefill(mp);
+  let cvSum = 0;
+  let oneSum = 0;
+  for (const source of new Set(mp.map((c) => c.source))) {
+    const s = fitMoePrefill(mp.filter((c) => c.source !== source));
+    for (const c of mp.filter((x) => x.source === source)) {
+      const eff = SPEED_EFFICIENCY[runCase(c).key];
+      const r = runCase(c, { ...eff, moePrefillCompute: s }).prefill!;
+      const r1 = runCase(c, eff).prefill!;
+      cvSum += Math.abs(Math.log(r.predicted / r.measured));
+      oneSum += Math.abs(Math.log(r1.predicted / r1.measured));
+      console.log(`  ${c.id}: held-out share ${s}, error ${((r.predicted / r.measured - 1) * 100).toFixed(1)} % (share 1: ${((r1.predicted / r1.measured - 1) * 100).toFixed(1)} %)`);
+    }
+  }
+  console.log(`llama.cpp MoE prefill share ${share} on ${mp.length} cases; leave-one-source-out ${(cvSum / mp.length).toFixed(3)} against ${(oneSum / mp.length).toFixed(3)} unfitted`);
+}
