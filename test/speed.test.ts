@@ -13,7 +13,7 @@ import {
   type SpeedEfficiency,
   type SpeedRequest,
 } from "../core/sizing/speed";
-import { BLIND2_FIXTURE, BLIND_FIXTURE, runAllSpeed, runBlind2Speed, runBlindSpeed, splitSummary, SPEED_FIXTURE, summarise } from "./calibration/speed-cases";
+import { BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND_FIXTURE, runAllSpeed, runBlind2Speed, runBlind3Speed, runBlindSpeed, splitSummary, SPEED_FIXTURE, summarise } from "./calibration/speed-cases";
 import { amdBase, amdCases, fitAmd, fitMoePrefill, meanLogError, moePrefillCases, round3Cases, vllmDecodeCases } from "./calibration/speed-fit";
 
 const arch = (id: string): ModelArchitecture => parseHfConfig(findModel(id)!.config);
@@ -211,6 +211,44 @@ describe("round 2's test set, training data since round 3", () => {
     expect([decode.n, prefill.n]).toEqual([58, 39]);
     expect(decode.median!).toBeLessThanOrEqual(0.14);
     expect(prefill.median!).toBeLessThanOrEqual(0.29);
+  });
+});
+
+/**
+ * Round 3's test set (test/fixtures/speed-blind3.json): named before the round 3 fit was committed
+ * and read after it. vLLM decode meets the target on it; llama.cpp misses both (docs/sizing.md,
+ * "Speed"). The bounds are the measured errors rounded up, a guard against getting worse.
+ */
+describe("round 3: the test set", () => {
+  const results = runBlind3Speed();
+  const counted = results.filter((r) => !r.case.outOfScope);
+  const errors = (rs: typeof results, pick: "decode" | "prefill"): number[] => rs.flatMap((r) => (r[pick] ? [r[pick]!.error] : []));
+  const engine = (e: string): typeof results => counted.filter((r) => r.case.engine === e);
+
+  it("uses only sources no earlier file uses, each case marked blind3", () => {
+    const earlier = [...SPEED_FIXTURE.sources, ...BLIND_FIXTURE.sources, ...BLIND2_FIXTURE.sources];
+    const urls = new Set(earlier.map((s) => s.url.split("#")[0]));
+    const ids = new Set(earlier.map((s) => s.id));
+    for (const s of BLIND3_FIXTURE.sources) {
+      expect([s.id, s.split, ids.has(s.id), urls.has(s.url.split("#")[0])]).toEqual([s.id, "blind3", false, false]);
+    }
+    const sourceIds = new Set(BLIND3_FIXTURE.sources.map((s) => s.id));
+    for (const c of BLIND3_FIXTURE.cases) expect([c.id, c.split, sourceIds.has(c.source)]).toEqual([c.id, "blind3", true]);
+    expect(counted).toHaveLength(37);
+  });
+
+  it("vLLM single-request decode: 8.7 % at the median over 10 cases (target 20 %: met)", () => {
+    const v = summarise(errors(engine("vllm"), "decode"));
+    expect(v.n).toBe(10);
+    expect(v.median!).toBeLessThanOrEqual(0.09);
+  });
+
+  it("all cases: decode 27.6 %, prefill 68.1 % at the median (targets 20 % and 30 %: missed, by llama.cpp)", () => {
+    const d = summarise(errors(counted, "decode"));
+    const p = summarise(errors(counted, "prefill"));
+    expect([d.n, p.n]).toEqual([30, 24]);
+    expect(d.median!).toBeLessThanOrEqual(0.28);
+    expect(p.median!).toBeLessThanOrEqual(0.69);
   });
 });
 
