@@ -6,6 +6,7 @@
 import blindFixture from "../fixtures/speed-blind.json";
 import blind2Fixture from "../fixtures/speed-blind2.json";
 import blind3Fixture from "../fixtures/speed-blind3.json";
+import blind4Fixture from "../fixtures/speed-blind4.json";
 import fixture from "../fixtures/speed-calibration.json";
 import { findGpu, findModel } from "../../core/catalog";
 import { parseHfConfig, type ModelArchitecture } from "../../core/sizing/architecture";
@@ -13,8 +14,8 @@ import type { ConcreteDtype } from "../../core/sizing/dtypes";
 import type { Engine } from "../../core/sizing/engines";
 import { efficiencyKey, throughputWith, SPEED_EFFICIENCY, type EfficiencyKey, type SpeedEfficiency, type SpeedRequest } from "../../core/sizing/speed";
 
-/** train / heldout: round 1's split of the calibration set; blind, blind2, blind3: the test sets of rounds 1, 2 and 3. */
-export type Split = "train" | "heldout" | "blind" | "blind2" | "blind3";
+/** train / heldout: round 1's split of the calibration set; blind, blind2, blind3, blind4: the test sets of rounds 1 to 4. */
+export type Split = "train" | "heldout" | "blind" | "blind2" | "blind3" | "blind4";
 
 export interface SpeedCase {
   id: string;
@@ -82,12 +83,16 @@ export const BLIND2_FIXTURE = blind2Fixture as unknown as {
  */
 export const BLIND3_FIXTURE = blind3Fixture as unknown as typeof BLIND2_FIXTURE;
 
+/** Round 4's test set (test/fixtures/speed-blind4.json): named before round 4's fit was committed. */
+export const BLIND4_FIXTURE = blind4Fixture as unknown as typeof BLIND2_FIXTURE;
+
 const CONFIGS: Record<Split, Record<string, unknown>> = {
   train: SPEED_FIXTURE.configs,
   heldout: SPEED_FIXTURE.configs,
   blind: BLIND_FIXTURE.configs,
   blind2: BLIND2_FIXTURE.configs,
   blind3: BLIND3_FIXTURE.configs,
+  blind4: BLIND4_FIXTURE.configs,
 };
 
 const archCache = new Map<string, ModelArchitecture>();
@@ -173,6 +178,11 @@ export function runBlind2Speed(): SpeedResult[] {
 /** Round 3's test cases, run with the calibrated efficiencies. */
 export function runBlind3Speed(): SpeedResult[] {
   return BLIND3_FIXTURE.cases.map((c) => runCase(c));
+}
+
+/** Round 4's test cases, run with the calibrated efficiencies. */
+export function runBlind4Speed(): SpeedResult[] {
+  return BLIND4_FIXTURE.cases.map((c) => runCase(c));
 }
 
 /** The q-quantile (0..1) of absolute values, linear interpolation; null for no values. */

@@ -15,7 +15,7 @@
  */
 import { findGpu } from "../../core/catalog";
 import { deviceClass, SPEED_EFFICIENCY, type EfficiencyKey, type SpeedEfficiency } from "../../core/sizing/speed";
-import { BLIND2_FIXTURE, BLIND_FIXTURE, caseArch, runCase, SPEED_FIXTURE, type SpeedCase } from "./speed-cases";
+import { BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND_FIXTURE, caseArch, runCase, SPEED_FIXTURE, type SpeedCase } from "./speed-cases";
 
 /** Every in-scope case round 3 may fit on. */
 export function round3Cases(): SpeedCase[] {
@@ -115,7 +115,7 @@ export function fitAmd(cases: SpeedCase[], base: SpeedEfficiency): SpeedEfficien
 
 export const moePrefillCases = (): SpeedCase[] => round3Cases().filter((c) => !isVllm(c) && c.hardware.gpu !== undefined && caseArch(c).moe !== null && c.measured.prefillTokensPerSecond !== undefined);
 
-if (require.main === module && !process.argv.includes("--moe")) {
+if (require.main === module && !process.argv.includes("--moe") && !process.argv.includes("--round4")) {
   const cv = process.argv.includes("--cv");
   const vd = vllmDecodeCases();
   const vDecode = fitVllmDecode(vd, false);
@@ -177,4 +177,58 @@ if (require.main === module && process.argv.includes("--moe")) {
     }
   }
   console.log(`llama.cpp MoE prefill share ${share} on ${mp.length} cases; leave-one-source-out ${(cvSum / mp.length).toFixed(3)} against ${(oneSum / mp.length).toFixed(3)} unfitted`);
+}
+
+/*
+ * Round 4: llama.cpp on builds of 2025 and later. Round 3's test set showed current llama.cpp
+ * builds faster than the May 2024 build round 1 was fitted on, so round 4 fits the llama.cpp GPU
+ * classes on the cases whose source dates from 2025 on (the deployed images are 2025+ builds), on
+ * all four earlier files; round 4's test set (speed-blind4.json) is never read here. vLLM keeps
+ * round 3's values.
+ */
+const SOURCES = new Map([...SPEED_FIXTURE.sources, ...BLIND_FIXTURE.sources, ...BLIND2_FIXTURE.sources, ...BLIND3_FIXTURE.sources].map((s) => [s.id, s]));
+
+/** Every in-scope case round 4 may fit on: the three files round 3 used and round 3's test set. */
+export function round4Cases(): SpeedCase[] {
+  return [...round3Cases(), ...BLIND3_FIXTURE.cases.filter((c) => !c.outOfScope)];
+}
+
+/** llama.cpp GPU cases of one efficiency class from sources dated 2025 or later. */
+export function recentLlamaCases(key: EfficiencyKey): SpeedCase[] {
+  return round4Cases().filter((c) => c.engine !== "vllm" && c.hardware.gpu !== undefined && runCase(c).key === key && SOURCES.get(c.source)!.published >= "2025");
+}
+
+/** Decode (η_bw, overhead) on every case, then η_c on dense prefill, then the MoE share on MoE prefill. */
+export function fitLlama(cases: SpeedCase[], base: SpeedEfficiency): SpeedEfficiency {
+  const dense = cases.filter((c) => caseArch(c).moe === null);
+  const moe = cases.filter((c) => caseArch(c).moe !== null);
+  let e = search(cases, base, "decode", decodeSpace);
+  if (dense.some((c) => runCase(c, e).prefill)) e = search(dense, e, "prefill", { compute: grid(0.05, 1, 0.01) });
+  if (moe.some((c) => runCase(c, e).prefill)) e = search(moe, e, "prefill", { moePrefillCompute: grid(0.05, 1.5, 0.05) });
+  return e;
+}
+
+/** {@link fitLlama} for prefill only: the decode values stay as given. */
+export function fitLlamaPrefill(cases: SpeedCase[], base: SpeedEfficiency): SpeedEfficiency {
+  const dense = cases.filter((c) => caseArch(c).moe === null);
+  const moe = cases.filter((c) => caseArch(c).moe !== null);
+  let e = base;
+  if (dense.some((c) => runCase(c, e).prefill)) e = search(dense, e, "prefill", { compute: grid(0.05, 1, 0.01) });
+  if (moe.some((c) => runCase(c, e).prefill)) e = search(moe, e, "prefill", { moePrefillCompute: grid(0.05, 1.5, 0.05) });
+  return e;
+}
+
+if (require.main === module && process.argv.includes("--round4")) {
+  for (const key of ["llamacpp/gpu-consumer", "llamacpp/gpu-datacenter"] as const) {
+    const cs = recentLlamaCases(key);
+    const f = fitLlama(cs, SPEED_EFFICIENCY[key]);
+    console.log(`${key}: ${cs.length} cases from ${new Set(cs.map((c) => c.source)).size} sources: ${JSON.stringify(f)}`);
+    if (process.argv.includes("--cv")) {
+      const t = SPEED_EFFICIENCY[key];
+      const fitCv = (pick: Pick): string => crossValidate(cs, pick, (train) => fitLlama(train, t)).toFixed(3);
+      console.log(`  leave-one-source-out decode ${fitCv("decode")} prefill ${fitCv("prefill")}; round 3 values: decode ${loss(cs, t, "decode").toFixed(3)} prefill ${loss(cs, t, "prefill").toFixed(3)}`);
+      const p = fitLlamaPrefill(cs, t);
+      console.log(`  prefill only: ${JSON.stringify(p)}, leave-one-source-out prefill ${crossValidate(cs, "prefill", (train) => fitLlamaPrefill(train, t)).toFixed(3)}`);
+    }
+  }
 }
