@@ -13,7 +13,7 @@ import {
   type SpeedEfficiency,
   type SpeedRequest,
 } from "../core/sizing/speed";
-import { BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND_FIXTURE, runAllSpeed, runBlind2Speed, runBlind3Speed, runBlindSpeed, splitSummary, SPEED_FIXTURE, summarise } from "./calibration/speed-cases";
+import { BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE, BLIND_FIXTURE, runAllSpeed, runBlind2Speed, runBlind3Speed, runBlind4Speed, runBlindSpeed, splitSummary, SPEED_FIXTURE, summarise } from "./calibration/speed-cases";
 import { amdBase, amdCases, fitAmd, fitLlama, meanLogError, recentLlamaCases, round3Cases, vllmDecodeCases } from "./calibration/speed-fit";
 
 const arch = (id: string): ModelArchitecture => parseHfConfig(findModel(id)!.config);
@@ -266,6 +266,41 @@ describe("round 3: the test set", () => {
     expect([d.n, p.n]).toEqual([30, 24]);
     expect(d.median!).toBeLessThanOrEqual(0.28);
     expect(p.median!).toBeLessThanOrEqual(0.69);
+  });
+});
+
+/**
+ * Round 4's test set (test/fixtures/speed-blind4.json): named before the round 4 fit was committed
+ * and read after it. Decode meets the target on it, prefill misses it (docs/sizing.md, "Speed").
+ * The bounds are the measured errors rounded up.
+ */
+describe("round 4: the test set", () => {
+  const results = runBlind4Speed();
+  const counted = results.filter((r) => !r.case.outOfScope);
+  const errors = (rs: typeof results, pick: "decode" | "prefill"): number[] => rs.flatMap((r) => (r[pick] ? [r[pick]!.error] : []));
+
+  it("uses only sources no earlier file uses, each case marked blind4", () => {
+    const earlier = [...SPEED_FIXTURE.sources, ...BLIND_FIXTURE.sources, ...BLIND2_FIXTURE.sources, ...BLIND3_FIXTURE.sources];
+    const urls = new Set(earlier.map((s) => s.url.split("#")[0]));
+    const ids = new Set(earlier.map((s) => s.id));
+    for (const s of BLIND4_FIXTURE.sources) {
+      expect([s.id, s.split, ids.has(s.id), urls.has(s.url.split("#")[0])]).toEqual([s.id, "blind4", false, false]);
+    }
+    const sourceIds = new Set(BLIND4_FIXTURE.sources.map((s) => s.id));
+    for (const c of BLIND4_FIXTURE.cases) expect([c.id, c.split, sourceIds.has(c.source)]).toEqual([c.id, "blind4", true]);
+    expect(results.length - counted.length).toBe(4);
+  });
+
+  it("single-request decode: 18.1 % at the median over 15 cases (target 20 %: met)", () => {
+    const d = summarise(errors(counted, "decode"));
+    expect(d.n).toBe(15);
+    expect(d.median!).toBeLessThanOrEqual(0.19);
+  });
+
+  it("prefill: 39.4 % at the median over 14 cases (target 30 %: missed)", () => {
+    const p = summarise(errors(counted, "prefill"));
+    expect(p.n).toBe(14);
+    expect(p.median!).toBeLessThanOrEqual(0.4);
   });
 });
 

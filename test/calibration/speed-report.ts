@@ -4,7 +4,7 @@
  * only and prints them (copy them into SPEED_EFFICIENCY in core/sizing/speed.ts).
  */
 import { SPEED_EFFICIENCY, type EfficiencyKey, type SpeedEfficiency } from "../../core/sizing/speed";
-import { runAllSpeed, runBlind2Speed, runBlind3Speed, runBlindSpeed, runCase, splitSummary, SPEED_FIXTURE, type ErrorSummary, type SpeedCase, type SpeedResult } from "./speed-cases";
+import { runAllSpeed, runBlind2Speed, runBlind3Speed, runBlind4Speed, runBlindSpeed, runCase, splitSummary, SPEED_FIXTURE, type ErrorSummary, type SpeedCase, type SpeedResult } from "./speed-cases";
 
 const pct = (x: number | null): string => (x === null ? "–" : `${(x * 100).toFixed(1)} %`);
 const signed = (x: number): string => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)} %`;
@@ -78,7 +78,7 @@ if (process.argv.includes("--fit")) {
   process.exit(0);
 }
 
-const results = [...runAllSpeed(), ...runBlindSpeed(), ...runBlind2Speed(), ...runBlind3Speed()];
+const results = [...runAllSpeed(), ...runBlindSpeed(), ...runBlind2Speed(), ...runBlind3Speed(), ...runBlind4Speed()];
 console.log("| case | split | hardware | model, dtype, engine | decode t/s measured / model | err | prefill t/s measured / model | err |");
 console.log("|---|---|---|---|---|---|---|---|");
 for (const r of results) {
@@ -97,12 +97,12 @@ for (const r of results) {
 const line = (label: string, s: ErrorSummary): string => `${label}: median ${pct(s.median)}, 80th percentile ${pct(s.p80)} (${s.n} cases)`;
 console.log();
 const inScope = results.filter((r) => !r.case.outOfScope);
-for (const split of ["train", "heldout", "blind", "blind2", "blind3"] as const) {
+for (const split of ["train", "heldout", "blind", "blind2", "blind3", "blind4"] as const) {
   const s = splitSummary(inScope, split);
   const out = results.filter((r) => r.case.split === split && r.case.outOfScope).length;
   console.log(`${split}: ${line("decode", s.decode)}; ${line("prefill", s.prefill)}; ${line("aggregate decode", s.aggregate)}${out ? `; ${out} cases out of scope, not counted` : ""}`);
 }
-const byEngine = (rs: SpeedResult[], split: "blind" | "blind2" | "blind3"): void => {
+const byEngine = (rs: SpeedResult[], split: "blind" | "blind2" | "blind3" | "blind4"): void => {
   for (const engine of ["llamacpp", "vllm"]) {
     const s = splitSummary(rs.filter((r) => r.case.engine === engine), split);
     console.log(`  ${split}, ${engine}: ${line("decode", s.decode)}; ${line("prefill", s.prefill)}`);
@@ -111,3 +111,4 @@ const byEngine = (rs: SpeedResult[], split: "blind" | "blind2" | "blind3"): void
 byEngine(inScope, "blind");
 byEngine(inScope, "blind2");
 byEngine(inScope, "blind3");
+byEngine(inScope, "blind4");
