@@ -104,6 +104,12 @@ export interface SpeedEfficiency {
   parallelMoeLayerOverheadMs: number;
   /** Share of {@link compute} a mixture of experts' prefill reaches (many small expert matmuls). */
   moePrefillCompute: number;
+  /**
+   * Fixed time before the first token beyond the prefill itself (request handling, scheduling,
+   * tokenising), ms. 0 everywhere: fitted with η_c on vLLM's prefill cases (round 5) it predicted
+   * unseen sources worse than neither (test/calibration/speed-fit.ts --round5).
+   */
+  firstTokenOverheadMs: number;
 }
 
 /**
@@ -119,24 +125,24 @@ export const SPEED_EFFICIENCY: { readonly [K in EfficiencyKey]: SpeedEfficiency 
   // B200, MI300X, L4, RTX 4090, RTX PRO 6000; 1 to 8 GPUs), one set for HBM and GDDR GPUs. The
   // MoE term and a fitted compute were each kept only where they predicted unseen sources better:
   // compute stays unfitted (0.55; 7 prefill cases did not support a value).
-  "vllm/gpu-datacenter": { bandwidth: 0.88, compute: 0.55, stepOverheadMs: 3.75, parallelMoeLayerOverheadMs: 0.19, moePrefillCompute: 1 },
-  "vllm/gpu-consumer": { bandwidth: 0.88, compute: 0.55, stepOverheadMs: 3.75, parallelMoeLayerOverheadMs: 0.19, moePrefillCompute: 1 },
+  "vllm/gpu-datacenter": { bandwidth: 0.88, compute: 0.55, stepOverheadMs: 3.75, parallelMoeLayerOverheadMs: 0.19, moePrefillCompute: 1, firstTokenOverheadMs: 0 },
+  "vllm/gpu-consumer": { bandwidth: 0.88, compute: 0.55, stepOverheadMs: 3.75, parallelMoeLayerOverheadMs: 0.19, moePrefillCompute: 1, firstTokenOverheadMs: 0 },
   // Round 1: fitted on 20 decode and 18 prefill cases (A100 PCIe/SXM, H100 PCIe; 1 and 4 GPUs).
   // Round 3: MoE prefill at 0.1 of η_c (5 cases: DeepSeek-V3 on 8 MI300X and 8 H100, gpt-oss-120b,
   // Qwen3-30B-A3B on an RTX PRO 6000). Round 4: a refit on the 7 cases from 2025 on predicted
   // unseen sources no better, so these values stay.
-  "llamacpp/gpu-datacenter": { bandwidth: 0.54, compute: 0.3, stepOverheadMs: 3.8, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 0.1 },
+  "llamacpp/gpu-datacenter": { bandwidth: 0.54, compute: 0.3, stepOverheadMs: 3.8, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 0.1, firstTokenOverheadMs: 0 },
   // Round 4 (speed-fit.ts --round4): refitted on the 47 cases of builds from 2025 on (22 sources:
   // RTX 3090, 4090, 5090, RTX 6000 Ada, L40S, RTX PRO 6000; CUDA and Vulkan; dense and MoE), which
   // predicted unseen sources better than round 1's fit on a May 2024 build (decode 0.186 against
   // 0.266, prefill 0.243 against 0.731 mean |log error|, leave-one-source-out).
-  "llamacpp/gpu-consumer": { bandwidth: 0.83, compute: 0.48, stepOverheadMs: 1.0, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 0.35 },
+  "llamacpp/gpu-consumer": { bandwidth: 0.83, compute: 0.48, stepOverheadMs: 1.0, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 0.35, firstTokenOverheadMs: 0 },
   // Round 3: fitted on 8 dense-model cases (Radeon PRO W7900, ROCm, builds of 2024; one author;
   // no later data, so round 4 left it), MoE prefill share from round 3.
   // MI300X keeps the NVIDIA HBM values: fitting its 4 cases predicted unseen sources worse.
-  "llamacpp/amd-gpu-consumer": { bandwidth: 0.57, compute: 0.63, stepOverheadMs: 3.0, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 0.1 },
+  "llamacpp/amd-gpu-consumer": { bandwidth: 0.57, compute: 0.63, stepOverheadMs: 3.0, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 0.1, firstTokenOverheadMs: 0 },
   // Bandwidth fitted on 3 decode cases (EPYC 9554); compute and overhead not fitted (no CPU prefill training data).
-  "llamacpp/cpu": { bandwidth: 0.6, compute: 0.5, stepOverheadMs: 1.0, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 1 },
+  "llamacpp/cpu": { bandwidth: 0.6, compute: 0.5, stepOverheadMs: 1.0, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 1, firstTokenOverheadMs: 0 },
 };
 
 /**
@@ -330,7 +336,7 @@ export function throughputWith(req: SpeedRequest, eff: SpeedEfficiency): Through
   const P = req.promptTokens;
   const prefillFlops = P * (linear + attentionFlops(req.arch, (P + 1) / 2));
   const prefillCompute = req.arch.moe ? compute * eff.moePrefillCompute : compute;
-  const prefillSeconds = Math.max(prefillFlops / prefillCompute, (weights + P * kvReadBytes(req.arch, kv, req.dtype, 1)) / bandwidth) + overhead;
+  const prefillSeconds = Math.max(prefillFlops / prefillCompute, (weights + P * kvReadBytes(req.arch, kv, req.dtype, 1)) / bandwidth) + overhead + eff.firstTokenOverheadMs / 1000;
   const aggregate = c / many.seconds;
   return {
     decodeTokensPerSecond: 1 / one.seconds,

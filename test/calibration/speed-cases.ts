@@ -7,6 +7,7 @@ import blindFixture from "../fixtures/speed-blind.json";
 import blind2Fixture from "../fixtures/speed-blind2.json";
 import blind3Fixture from "../fixtures/speed-blind3.json";
 import blind4Fixture from "../fixtures/speed-blind4.json";
+import blind5Fixture from "../fixtures/speed-blind5.json";
 import fixture from "../fixtures/speed-calibration.json";
 import { findGpu, findModel } from "../../core/catalog";
 import { parseHfConfig, type ModelArchitecture } from "../../core/sizing/architecture";
@@ -14,8 +15,8 @@ import type { ConcreteDtype } from "../../core/sizing/dtypes";
 import type { Engine } from "../../core/sizing/engines";
 import { efficiencyKey, throughputWith, SPEED_EFFICIENCY, type EfficiencyKey, type SpeedEfficiency, type SpeedRequest } from "../../core/sizing/speed";
 
-/** train / heldout: round 1's split of the calibration set; blind, blind2, blind3, blind4: the test sets of rounds 1 to 4. */
-export type Split = "train" | "heldout" | "blind" | "blind2" | "blind3" | "blind4";
+/** train / heldout: round 1's split of the calibration set; blind to blind5: the test sets of rounds 1 to 5. */
+export type Split = "train" | "heldout" | "blind" | "blind2" | "blind3" | "blind4" | "blind5";
 
 export interface SpeedCase {
   id: string;
@@ -86,6 +87,9 @@ export const BLIND3_FIXTURE = blind3Fixture as unknown as typeof BLIND2_FIXTURE;
 /** Round 4's test set (test/fixtures/speed-blind4.json): named before round 4's fit was committed. */
 export const BLIND4_FIXTURE = blind4Fixture as unknown as typeof BLIND2_FIXTURE;
 
+/** Round 5's test set (test/fixtures/speed-blind5.json): a second test of the round 4 model. */
+export const BLIND5_FIXTURE = blind5Fixture as unknown as typeof BLIND2_FIXTURE;
+
 const CONFIGS: Record<Split, Record<string, unknown>> = {
   train: SPEED_FIXTURE.configs,
   heldout: SPEED_FIXTURE.configs,
@@ -93,6 +97,7 @@ const CONFIGS: Record<Split, Record<string, unknown>> = {
   blind2: BLIND2_FIXTURE.configs,
   blind3: BLIND3_FIXTURE.configs,
   blind4: BLIND4_FIXTURE.configs,
+  blind5: BLIND5_FIXTURE.configs,
 };
 
 const archCache = new Map<string, ModelArchitecture>();
@@ -183,6 +188,11 @@ export function runBlind3Speed(): SpeedResult[] {
 /** Round 4's test cases, run with the calibrated efficiencies. */
 export function runBlind4Speed(): SpeedResult[] {
   return BLIND4_FIXTURE.cases.map((c) => runCase(c));
+}
+
+/** Round 5's test cases, run with the calibrated efficiencies. */
+export function runBlind5Speed(): SpeedResult[] {
+  return BLIND5_FIXTURE.cases.map((c) => runCase(c));
 }
 
 /** The q-quantile (0..1) of absolute values, linear interpolation; null for no values. */
