@@ -14,9 +14,9 @@
  *   efficiency; llama.cpp's default layer split runs the GPUs one after another, so one request
  *   gains no speed from more GPUs.
  *
- * The efficiencies η per engine and device class were fitted on the training cases of
- * test/fixtures/speed-calibration.json (test/calibration/speed-report.ts --fit); errors on training
- * and held-out cases are reported in docs/sizing.md, "Speed".
+ * The efficiencies η per engine and device class were fitted in rounds, each evaluated on a test
+ * set named before its fit and read after it (test/fixtures/speed-*.json, test/calibration/
+ * speed-fit.ts); docs/sizing.md, "Speed", reports every round's errors.
  */
 import type { ModelArchitecture } from "./architecture";
 import type { Gpu } from "../catalog/schema";
@@ -113,10 +113,10 @@ export interface SpeedEfficiency {
 }
 
 /**
- * Efficiency per engine family and device class, fitted on the training cases of
- * test/fixtures/speed-calibration.json by `npx tsx test/calibration/speed-report.ts --fit`
- * (grid search minimising the mean absolute log error; docs/sizing.md, "Speed"). Entries without
- * training data copy the nearest fitted entry, as noted.
+ * Efficiency per engine family and device class: grid searches minimising the mean absolute log
+ * error (round 1: `npx tsx test/calibration/speed-report.ts --fit`; rounds 3-5:
+ * `npx tsx test/calibration/speed-fit.ts`), each term kept only where it predicted unseen sources
+ * better (docs/sizing.md, "Speed"). Which round set each value is noted per entry.
  */
 export const SPEED_EFFICIENCY: { readonly [K in EfficiencyKey]: SpeedEfficiency } = {
   // Round 3 (test/calibration/speed-fit.ts): bandwidth, overhead and an overhead per MoE layer
