@@ -13,8 +13,8 @@ import {
   type SpeedEfficiency,
   type SpeedRequest,
 } from "../core/sizing/speed";
-import { BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE, BLIND_FIXTURE, runAllSpeed, runBlind2Speed, runBlind3Speed, runBlind4Speed, runBlindSpeed, splitSummary, SPEED_FIXTURE, summarise } from "./calibration/speed-cases";
-import { amdBase, amdCases, fitAmd, fitLlama, meanLogError, recentLlamaCases, round3Cases, vllmDecodeCases } from "./calibration/speed-fit";
+import { BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE, BLIND_FIXTURE, meanLogError, runAllSpeed, runTestSet, splitSummary, SPEED_FIXTURE, summarise } from "./calibration/speed-cases";
+import { amdBase, amdCases, fitAmd, fitLlama, recentLlamaCases, round3Cases, vllmDecodeCases } from "./calibration/speed-fit";
 
 const arch = (id: string): ModelArchitecture => parseHfConfig(findModel(id)!.config);
 const gpu = (id: string): Gpu => findGpu(id)!;
@@ -33,6 +33,24 @@ const base = (patch: Partial<SpeedRequest> = {}): SpeedRequest => ({
   concurrency: 1,
   ...patch,
 });
+
+/** Checks a test set uses only sources no earlier file uses, and marks every source and case with its split. */
+function expectNewSources(set: typeof BLIND2_FIXTURE, split: string, earlier: typeof BLIND2_FIXTURE.sources): void {
+  const urls = new Set(earlier.map((s) => s.url.split("#")[0]));
+  const ids = new Set(earlier.map((s) => s.id));
+  for (const s of set.sources) expect([s.id, s.split, ids.has(s.id), urls.has(s.url.split("#")[0])]).toEqual([s.id, split, false, false]);
+  const sourceIds = new Set(set.sources.map((s) => s.id));
+  for (const c of set.cases) expect([c.id, c.split, sourceIds.has(c.source)]).toEqual([c.id, split, true]);
+}
+
+/** A test set's results, the counted ones (in scope), and their error summary per measure and engine. */
+function testSet(split: "blind2" | "blind3" | "blind4" | "blind5") {
+  const results = runTestSet(split);
+  const counted = results.filter((r) => !r.case.outOfScope);
+  const summary = (pick: "decode" | "prefill", engine?: string) =>
+    summarise(counted.filter((r) => engine === undefined || r.case.engine === engine).flatMap((r) => (r[pick] ? [r[pick]!.error] : [])));
+  return { results, counted, summary };
+}
 
 /**
  * Accuracy against published measurements (test/fixtures/speed-calibration.json). The bounds are
@@ -96,7 +114,7 @@ describe("speed calibration against published measurements", () => {
  * is short (few active parameters, small models, 4-bit weights).
  */
 describe("speed against the blind test set", () => {
-  const results = runBlindSpeed();
+  const results = runTestSet("blind");
   const byEngine = (engine: string) => splitSummary(results.filter((r) => r.case.engine === engine), "blind");
 
   it("uses only sources the calibration set does not, each case marked blind", () => {
@@ -203,28 +221,17 @@ describe("round 4: the fit", () => {
  * "Speed"). Round 3 fitted on it, so these bounds are training errors, rounded up.
  */
 describe("round 2's test set, training data since round 3", () => {
-  const results = runBlind2Speed();
-  const counted = results.filter((r) => !r.case.outOfScope);
-  const errors = (rs: typeof results, pick: "decode" | "prefill"): number[] => rs.flatMap((r) => (r[pick] ? [r[pick]!.error] : []));
+  const { results, counted, summary } = testSet("blind2");
 
   it("uses only sources neither the calibration set nor round 1's blind set uses, each case marked blind2", () => {
-    const earlier = [...SPEED_FIXTURE.sources, ...BLIND_FIXTURE.sources];
-    const urls = new Set(earlier.map((s) => s.url.split("#")[0]));
-    const ids = new Set(earlier.map((s) => s.id));
-    for (const s of BLIND2_FIXTURE.sources) {
-      expect([s.id, s.split]).toEqual([s.id, "blind2"]);
-      expect(ids.has(s.id)).toBe(false);
-      expect(urls.has(s.url.split("#")[0])).toBe(false);
-    }
-    const sourceIds = new Set(BLIND2_FIXTURE.sources.map((s) => s.id));
-    for (const c of BLIND2_FIXTURE.cases) expect([c.id, c.split, sourceIds.has(c.source)]).toEqual([c.id, "blind2", true]);
+    expectNewSources(BLIND2_FIXTURE, "blind2", [...SPEED_FIXTURE.sources, ...BLIND_FIXTURE.sources]);
     expect(counted).toHaveLength(58);
     expect(results.length - counted.length).toBe(1); // the --enforce-eager run
   });
 
   it("single-request decode within 14 % and prefill within 29 % at the median", () => {
-    const decode = summarise(errors(counted, "decode"));
-    const prefill = summarise(errors(counted, "prefill"));
+    const decode = summary("decode");
+    const prefill = summary("prefill");
     expect([decode.n, prefill.n]).toEqual([58, 39]);
     expect(decode.median!).toBeLessThanOrEqual(0.14);
     expect(prefill.median!).toBeLessThanOrEqual(0.29);
@@ -237,32 +244,22 @@ describe("round 2's test set, training data since round 3", () => {
  * "Speed"). The bounds are the measured errors rounded up, a guard against getting worse.
  */
 describe("round 3: the test set", () => {
-  const results = runBlind3Speed();
-  const counted = results.filter((r) => !r.case.outOfScope);
-  const errors = (rs: typeof results, pick: "decode" | "prefill"): number[] => rs.flatMap((r) => (r[pick] ? [r[pick]!.error] : []));
-  const engine = (e: string): typeof results => counted.filter((r) => r.case.engine === e);
+  const { counted, summary } = testSet("blind3");
 
   it("uses only sources no earlier file uses, each case marked blind3", () => {
-    const earlier = [...SPEED_FIXTURE.sources, ...BLIND_FIXTURE.sources, ...BLIND2_FIXTURE.sources];
-    const urls = new Set(earlier.map((s) => s.url.split("#")[0]));
-    const ids = new Set(earlier.map((s) => s.id));
-    for (const s of BLIND3_FIXTURE.sources) {
-      expect([s.id, s.split, ids.has(s.id), urls.has(s.url.split("#")[0])]).toEqual([s.id, "blind3", false, false]);
-    }
-    const sourceIds = new Set(BLIND3_FIXTURE.sources.map((s) => s.id));
-    for (const c of BLIND3_FIXTURE.cases) expect([c.id, c.split, sourceIds.has(c.source)]).toEqual([c.id, "blind3", true]);
+    expectNewSources(BLIND3_FIXTURE, "blind3", [...SPEED_FIXTURE.sources, ...BLIND_FIXTURE.sources, ...BLIND2_FIXTURE.sources]);
     expect(counted).toHaveLength(37);
   });
 
   it("vLLM single-request decode: 8.7 % at the median over 10 cases (target 20 %: met)", () => {
-    const v = summarise(errors(engine("vllm"), "decode"));
+    const v = summary("decode", "vllm");
     expect(v.n).toBe(10);
     expect(v.median!).toBeLessThanOrEqual(0.09);
   });
 
   it("all cases: decode 27.6 %, prefill 68.1 % at the median (targets 20 % and 30 %: missed, by llama.cpp)", () => {
-    const d = summarise(errors(counted, "decode"));
-    const p = summarise(errors(counted, "prefill"));
+    const d = summary("decode");
+    const p = summary("prefill");
     expect([d.n, p.n]).toEqual([30, 24]);
     expect(d.median!).toBeLessThanOrEqual(0.28);
     expect(p.median!).toBeLessThanOrEqual(0.69);
@@ -275,30 +272,21 @@ describe("round 3: the test set", () => {
  * The bounds are the measured errors rounded up.
  */
 describe("round 4: the test set", () => {
-  const results = runBlind4Speed();
-  const counted = results.filter((r) => !r.case.outOfScope);
-  const errors = (rs: typeof results, pick: "decode" | "prefill"): number[] => rs.flatMap((r) => (r[pick] ? [r[pick]!.error] : []));
+  const { results, counted, summary } = testSet("blind4");
 
   it("uses only sources no earlier file uses, each case marked blind4", () => {
-    const earlier = [...SPEED_FIXTURE.sources, ...BLIND_FIXTURE.sources, ...BLIND2_FIXTURE.sources, ...BLIND3_FIXTURE.sources];
-    const urls = new Set(earlier.map((s) => s.url.split("#")[0]));
-    const ids = new Set(earlier.map((s) => s.id));
-    for (const s of BLIND4_FIXTURE.sources) {
-      expect([s.id, s.split, ids.has(s.id), urls.has(s.url.split("#")[0])]).toEqual([s.id, "blind4", false, false]);
-    }
-    const sourceIds = new Set(BLIND4_FIXTURE.sources.map((s) => s.id));
-    for (const c of BLIND4_FIXTURE.cases) expect([c.id, c.split, sourceIds.has(c.source)]).toEqual([c.id, "blind4", true]);
+    expectNewSources(BLIND4_FIXTURE, "blind4", [...SPEED_FIXTURE.sources, ...BLIND_FIXTURE.sources, ...BLIND2_FIXTURE.sources, ...BLIND3_FIXTURE.sources]);
     expect(results.length - counted.length).toBe(4);
   });
 
   it("single-request decode: 18.1 % at the median over 15 cases (target 20 %: met)", () => {
-    const d = summarise(errors(counted, "decode"));
+    const d = summary("decode");
     expect(d.n).toBe(15);
     expect(d.median!).toBeLessThanOrEqual(0.19);
   });
 
   it("prefill: 39.4 % at the median over 14 cases (target 30 %: missed)", () => {
-    const p = summarise(errors(counted, "prefill"));
+    const p = summary("prefill");
     expect(p.n).toBe(14);
     expect(p.median!).toBeLessThanOrEqual(0.4);
   });

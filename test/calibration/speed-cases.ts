@@ -170,29 +170,26 @@ export function runAllSpeed(): SpeedResult[] {
   return SPEED_FIXTURE.cases.map((c) => runCase(c));
 }
 
-/** The blind cases, run with the calibrated efficiencies. */
-export function runBlindSpeed(): SpeedResult[] {
-  return BLIND_FIXTURE.cases.map((c) => runCase(c));
+/** The test sets of rounds 1 to 5, by split. */
+export const TEST_SETS = { blind: BLIND_FIXTURE, blind2: BLIND2_FIXTURE, blind3: BLIND3_FIXTURE, blind4: BLIND4_FIXTURE, blind5: BLIND5_FIXTURE } as const;
+
+/** One test set's cases, run with the calibrated efficiencies. */
+export function runTestSet(split: keyof typeof TEST_SETS): SpeedResult[] {
+  return TEST_SETS[split].cases.map((c) => runCase(c));
 }
 
-/** Round 2's test cases, run with the calibrated efficiencies. */
-export function runBlind2Speed(): SpeedResult[] {
-  return BLIND2_FIXTURE.cases.map((c) => runCase(c));
-}
-
-/** Round 3's test cases, run with the calibrated efficiencies. */
-export function runBlind3Speed(): SpeedResult[] {
-  return BLIND3_FIXTURE.cases.map((c) => runCase(c));
-}
-
-/** Round 4's test cases, run with the calibrated efficiencies. */
-export function runBlind4Speed(): SpeedResult[] {
-  return BLIND4_FIXTURE.cases.map((c) => runCase(c));
-}
-
-/** Round 5's test cases, run with the calibrated efficiencies. */
-export function runBlind5Speed(): SpeedResult[] {
-  return BLIND5_FIXTURE.cases.map((c) => runCase(c));
+/** Mean absolute log error of the predictions that `pick` selects, with the given efficiencies. */
+export function meanLogError(cases: SpeedCase[], eff: SpeedEfficiency, pick: "decode" | "prefill"): number {
+  let sum = 0;
+  let n = 0;
+  for (const c of cases) {
+    const r = runCase(c, eff)[pick];
+    if (r) {
+      sum += Math.abs(Math.log(r.predicted / r.measured));
+      n++;
+    }
+  }
+  return n === 0 ? 0 : sum / n;
 }
 
 /** The q-quantile (0..1) of absolute values, linear interpolation; null for no values. */

@@ -15,7 +15,7 @@
  */
 import { findGpu } from "../../core/catalog";
 import { deviceClass, SPEED_EFFICIENCY, type EfficiencyKey, type SpeedEfficiency } from "../../core/sizing/speed";
-import { BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE, BLIND_FIXTURE, caseArch, runCase, SPEED_FIXTURE, type SpeedCase } from "./speed-cases";
+import { BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE, BLIND_FIXTURE, caseArch, meanLogError, runCase, SPEED_FIXTURE, type SpeedCase } from "./speed-cases";
 
 /** Every in-scope case round 3 may fit on. */
 export function round3Cases(): SpeedCase[] {
@@ -24,18 +24,7 @@ export function round3Cases(): SpeedCase[] {
 
 type Pick = "decode" | "prefill";
 
-function loss(cases: SpeedCase[], eff: SpeedEfficiency, pick: Pick): number {
-  let sum = 0;
-  let n = 0;
-  for (const c of cases) {
-    const r = runCase(c, eff)[pick];
-    if (r) {
-      sum += Math.abs(Math.log(r.predicted / r.measured));
-      n++;
-    }
-  }
-  return n === 0 ? 0 : sum / n;
-}
+const loss = meanLogError;
 
 function grid(from: number, to: number, step: number): number[] {
   const out: number[] = [];
@@ -98,8 +87,7 @@ export const vllmDecodeCases = (): SpeedCase[] => round3Cases().filter((c) => is
 export const fitVllmDecode = (cases: SpeedCase[], parallel: boolean): SpeedEfficiency =>
   search(cases, { ...VLLM, parallelMoeLayerOverheadMs: 0 }, "decode", parallel ? { ...vllmDecodeSpace, parallelMoeLayerOverheadMs: grid(0, 0.3, 0.01) } : vllmDecodeSpace);
 
-/** The mean |log error| of `pick` over `cases` with the given efficiencies (for the tests' optimality check). */
-export const meanLogError = loss;
+
 
 export const vllmPrefillCases = (): SpeedCase[] => round3Cases().filter((c) => isVllm(c) && c.measured.prefillTokensPerSecond !== undefined && !c.excludedPrefill);
 export const fitVllmPrefill = (cases: SpeedCase[], base: SpeedEfficiency): SpeedEfficiency => search(cases, base, "prefill", { compute: grid(0.05, 1, 0.01) });

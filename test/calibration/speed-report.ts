@@ -4,24 +4,12 @@
  * only and prints them (copy them into SPEED_EFFICIENCY in core/sizing/speed.ts).
  */
 import { SPEED_EFFICIENCY, type EfficiencyKey, type SpeedEfficiency } from "../../core/sizing/speed";
-import { runAllSpeed, runBlind2Speed, runBlind3Speed, runBlind4Speed, runBlindSpeed, runCase, splitSummary, SPEED_FIXTURE, type ErrorSummary, type SpeedCase, type SpeedResult } from "./speed-cases";
+import { meanLogError, runAllSpeed, runCase, runTestSet, splitSummary, SPEED_FIXTURE, type ErrorSummary, type SpeedCase, type SpeedResult } from "./speed-cases";
 
 const pct = (x: number | null): string => (x === null ? "–" : `${(x * 100).toFixed(1)} %`);
 const signed = (x: number): string => `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)} %`;
 
-/** Mean absolute log error of the predictions that `pick` selects. */
-function loss(cases: SpeedCase[], eff: SpeedEfficiency, pick: "decode" | "prefill"): number {
-  let sum = 0;
-  let n = 0;
-  for (const c of cases) {
-    const r = runCase(c, eff)[pick];
-    if (r) {
-      sum += Math.abs(Math.log(r.predicted / r.measured));
-      n++;
-    }
-  }
-  return n === 0 ? 0 : sum / n;
-}
+const loss = meanLogError;
 
 function range(from: number, to: number, step: number): number[] {
   const out: number[] = [];
@@ -78,7 +66,7 @@ if (process.argv.includes("--fit")) {
   process.exit(0);
 }
 
-const results = [...runAllSpeed(), ...runBlindSpeed(), ...runBlind2Speed(), ...runBlind3Speed(), ...runBlind4Speed()];
+const results = [...runAllSpeed(), ...runTestSet("blind"), ...runTestSet("blind2"), ...runTestSet("blind3"), ...runTestSet("blind4")];
 console.log("| case | split | hardware | model, dtype, engine | decode t/s measured / model | err | prefill t/s measured / model | err |");
 console.log("|---|---|---|---|---|---|---|---|");
 for (const r of results) {
