@@ -13,7 +13,7 @@ import {
   type SpeedEfficiency,
   type SpeedRequest,
 } from "../core/sizing/speed";
-import { BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE, BLIND_FIXTURE, meanLogError, runAllSpeed, runTestSet, splitSummary, SPEED_FIXTURE, summarise } from "./calibration/speed-cases";
+import { BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE, BLIND5_FIXTURE, BLIND_FIXTURE, meanLogError, runAllSpeed, runTestSet, splitSummary, SPEED_FIXTURE, summarise } from "./calibration/speed-cases";
 import { amdBase, amdCases, fitAmd, fitLlama, recentLlamaCases, round3Cases, vllmDecodeCases } from "./calibration/speed-fit";
 
 const arch = (id: string): ModelArchitecture => parseHfConfig(findModel(id)!.config);
@@ -289,6 +289,26 @@ describe("round 4: the test set", () => {
     const p = summary("prefill");
     expect(p.n).toBe(14);
     expect(p.median!).toBeLessThanOrEqual(0.4);
+  });
+});
+
+/**
+ * Round 5's test set (test/fixtures/speed-blind5.json): round 5 changed nothing, so this is a
+ * second test of the round 4 model. One case: gpt-oss-120b on one MI300X with vLLM 0.24 (ROCm),
+ * +134 % (docs/sizing.md, "Speed").
+ */
+describe("round 5: the test set", () => {
+  const { results, summary } = testSet("blind5");
+
+  it("uses only sources no earlier file uses, each case marked blind5", () => {
+    expectNewSources(BLIND5_FIXTURE, "blind5", [SPEED_FIXTURE, BLIND_FIXTURE, BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE].flatMap((f) => f.sources));
+    expect(results).toHaveLength(1);
+  });
+
+  it("its one decode case: within the documented +134 %", () => {
+    const d = summary("decode");
+    expect(d.n).toBe(1);
+    expect(d.median!).toBeLessThanOrEqual(1.35);
   });
 });
 

@@ -66,7 +66,7 @@ if (process.argv.includes("--fit")) {
   process.exit(0);
 }
 
-const results = [...runAllSpeed(), ...runTestSet("blind"), ...runTestSet("blind2"), ...runTestSet("blind3"), ...runTestSet("blind4")];
+const results = [...runAllSpeed(), ...runTestSet("blind"), ...runTestSet("blind2"), ...runTestSet("blind3"), ...runTestSet("blind4"), ...runTestSet("blind5")];
 console.log("| case | split | hardware | model, dtype, engine | decode t/s measured / model | err | prefill t/s measured / model | err |");
 console.log("|---|---|---|---|---|---|---|---|");
 for (const r of results) {
@@ -85,7 +85,7 @@ for (const r of results) {
 const line = (label: string, s: ErrorSummary): string => `${label}: median ${pct(s.median)}, 80th percentile ${pct(s.p80)} (${s.n} cases)`;
 console.log();
 const inScope = results.filter((r) => !r.case.outOfScope);
-for (const split of ["train", "heldout", "blind", "blind2", "blind3", "blind4"] as const) {
+for (const split of ["train", "heldout", "blind", "blind2", "blind3", "blind4", "blind5"] as const) {
   const s = splitSummary(inScope, split);
   const out = results.filter((r) => r.case.split === split && r.case.outOfScope).length;
   console.log(`${split}: ${line("decode", s.decode)}; ${line("prefill", s.prefill)}; ${line("aggregate decode", s.aggregate)}${out ? `; ${out} cases out of scope, not counted` : ""}`);
