@@ -89,7 +89,9 @@ export const fitVllmDecode = (cases: SpeedCase[], parallel: boolean): SpeedEffic
 
 
 
-export const vllmPrefillCases = (): SpeedCase[] => round3Cases().filter((c) => isVllm(c) && c.measured.prefillTokensPerSecond !== undefined && !c.excludedPrefill);
+/** The vLLM prefill cases of a pool of cases. */
+const vllmPrefill = (pool: SpeedCase[]): SpeedCase[] => pool.filter((c) => isVllm(c) && c.measured.prefillTokensPerSecond !== undefined && !c.excludedPrefill);
+export const vllmPrefillCases = (): SpeedCase[] => vllmPrefill(round3Cases());
 export const fitVllmPrefill = (cases: SpeedCase[], base: SpeedEfficiency): SpeedEfficiency => search(cases, base, "prefill", { compute: grid(0.05, 1, 0.01) });
 
 /** Dense-model llama.cpp cases on AMD GPUs of one memory class. */
@@ -186,17 +188,12 @@ export function recentLlamaCases(key: EfficiencyKey): SpeedCase[] {
   return round4Cases().filter((c) => c.engine !== "vllm" && c.hardware.gpu !== undefined && runCase(c).key === key && SOURCES.get(c.source)!.published >= "2025");
 }
 
-/** Decode (η_bw, overhead) on every case, then η_c on dense prefill, then the MoE share on MoE prefill. */
+/** Decode (η_bw, overhead) on every case, then {@link fitLlamaPrefill}. */
 export function fitLlama(cases: SpeedCase[], base: SpeedEfficiency): SpeedEfficiency {
-  const dense = cases.filter((c) => caseArch(c).moe === null);
-  const moe = cases.filter((c) => caseArch(c).moe !== null);
-  let e = search(cases, base, "decode", decodeSpace);
-  if (dense.some((c) => runCase(c, e).prefill)) e = search(dense, e, "prefill", { compute: grid(0.05, 1, 0.01) });
-  if (moe.some((c) => runCase(c, e).prefill)) e = search(moe, e, "prefill", { moePrefillCompute: grid(0.05, 1.5, 0.05) });
-  return e;
+  return fitLlamaPrefill(cases, search(cases, base, "decode", decodeSpace));
 }
 
-/** {@link fitLlama} for prefill only: the decode values stay as given. */
+/** η_c on dense prefill, then the MoE share on MoE prefill; the decode values stay as given. */
 export function fitLlamaPrefill(cases: SpeedCase[], base: SpeedEfficiency): SpeedEfficiency {
   const dense = cases.filter((c) => caseArch(c).moe === null);
   const moe = cases.filter((c) => caseArch(c).moe !== null);
@@ -214,7 +211,7 @@ if (require.main === module && process.argv.includes("--round4")) {
     if (process.argv.includes("--cv")) {
       const t = SPEED_EFFICIENCY[key];
       const fitCv = (pick: Pick): string => crossValidate(cs, pick, (train) => fitLlama(train, t)).toFixed(3);
-      console.log(`  leave-one-source-out decode ${fitCv("decode")} prefill ${fitCv("prefill")}; round 3 values: decode ${loss(cs, t, "decode").toFixed(3)} prefill ${loss(cs, t, "prefill").toFixed(3)}`);
+      console.log(`  leave-one-source-out decode ${fitCv("decode")} prefill ${fitCv("prefill")}; table values: decode ${loss(cs, t, "decode").toFixed(3)} prefill ${loss(cs, t, "prefill").toFixed(3)}`);
       const p = fitLlamaPrefill(cs, t);
       console.log(`  prefill only: ${JSON.stringify(p)}, leave-one-source-out prefill ${crossValidate(cs, "prefill", (train) => fitLlamaPrefill(train, t)).toFixed(3)}`);
     }
@@ -235,7 +232,7 @@ export function round5Cases(): SpeedCase[] {
 export const fitVllmPrefillWithLatency = (cases: SpeedCase[], base: SpeedEfficiency): SpeedEfficiency =>
   search(cases, base, "prefill", { compute: grid(0.1, 1, 0.02), firstTokenOverheadMs: grid(0, 150, 5) });
 
-export const vllmPrefillCases5 = (): SpeedCase[] => round5Cases().filter((c) => isVllm(c) && c.measured.prefillTokensPerSecond !== undefined && !c.excludedPrefill);
+export const vllmPrefillCases5 = (): SpeedCase[] => vllmPrefill(round5Cases());
 
 if (require.main === module && process.argv.includes("--round5")) {
   const cs = vllmPrefillCases5();
