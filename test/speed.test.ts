@@ -10,11 +10,12 @@ import {
   gpuTflops,
   SPEED_EFFICIENCY,
   throughput,
+  type EfficiencyKey,
   type SpeedEfficiency,
   type SpeedRequest,
 } from "../core/sizing/speed";
-import { BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE, BLIND5_FIXTURE, BLIND_FIXTURE, meanLogError, runAllSpeed, runTestSet, splitSummary, SPEED_FIXTURE, summarise } from "./calibration/speed-cases";
-import { amdBase, amdCases, fitAmd, fitLlama, recentLlamaCases, round3Cases, vllmDecodeCases } from "./calibration/speed-fit";
+import { BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE, BLIND5_FIXTURE, BLIND6_FIXTURE, BLIND_FIXTURE, meanLogError, runAllSpeed, runTestSet, splitSummary, SPEED_FIXTURE, summarise } from "./calibration/speed-cases";
+import { amdBase, amdCases, campaign, fitAmd, fitLlama, recentLlamaCases, round3Cases, round6Cases, round6Choice, ROUND6_GROUPS, vllmDecodeCases, type Round6Group } from "./calibration/speed-fit";
 
 const arch = (id: string): ModelArchitecture => parseHfConfig(findModel(id)!.config);
 const gpu = (id: string): Gpu => findGpu(id)!;
@@ -44,7 +45,7 @@ function expectNewSources(set: typeof BLIND2_FIXTURE, split: string, earlier: ty
 }
 
 /** A test set's results, the counted ones (in scope), and their error summary per measure and engine. */
-function testSet(split: "blind2" | "blind3" | "blind4" | "blind5") {
+function testSet(split: "blind2" | "blind3" | "blind4" | "blind5" | "blind6") {
   const results = runTestSet(split);
   const counted = results.filter((r) => !r.case.outOfScope);
   const summary = (pick: "decode" | "prefill", engine?: string) =>
@@ -92,10 +93,13 @@ describe("speed calibration against published measurements", () => {
     expect(heldout.decode.p80!).toBeLessThanOrEqual(0.24);
   });
 
-  it("prefill of the 2023-2024 campaigns: within the documented 34 % (training) and 93 % (held out) at the median", () => {
-    expect(train.prefill.median!).toBeLessThanOrEqual(0.34);
-    expect(train.prefill.p80!).toBeLessThanOrEqual(0.67);
-    expect(heldout.prefill.median!).toBeLessThanOrEqual(0.93);
+  // Round 6 lowered llama.cpp's η_c on HBM GPUs (fitted on builds of 2025 on, MI300X among them),
+  // which under-predicts these 2023-2024 builds on A100 and H100: training 33 % -> 42 %, held out
+  // 93 % -> 61 %.
+  it("prefill of the 2023-2024 campaigns: within the documented 42 % (training) and 61 % (held out) at the median", () => {
+    expect(train.prefill.median!).toBeLessThanOrEqual(0.42);
+    expect(train.prefill.p80!).toBeLessThanOrEqual(0.74);
+    expect(heldout.prefill.median!).toBeLessThanOrEqual(0.61);
   });
 
   it("keeps every single-request decode prediction within a factor of 1.5", () => {
@@ -142,8 +146,8 @@ describe("speed against the blind test set", () => {
     // 2024 builds among these cases are outside the llama.cpp fit's scope.
     expect(l.decode.median!).toBeLessThanOrEqual(0.12);
     expect(l.decode.p80!).toBeLessThanOrEqual(0.14);
-    expect(l.prefill.median!).toBeLessThanOrEqual(0.43);
-    expect(l.prefill.p80!).toBeLessThanOrEqual(0.48);
+    expect(l.prefill.median!).toBeLessThanOrEqual(0.49);
+    expect(l.prefill.p80!).toBeLessThanOrEqual(0.55);
   });
 
   it("vLLM: since round 2 fitted on the in-scope cases (within 7 % at the median); the out-of-scope ones, reported, within a factor of 2.3", () => {
@@ -196,8 +200,13 @@ describe("round 3: the fit", () => {
   it("llama.cpp on Radeon (GDDR) GPUs and MoE prefill: the table holds what the fit gives", () => {
     const f = fitAmd(amdCases("gddr"), amdBase("gddr"));
     const t = SPEED_EFFICIENCY["llamacpp/amd-gpu-consumer"];
-    expect([t.bandwidth, t.compute, t.stepOverheadMs]).toEqual([f.bandwidth, f.compute, f.stepOverheadMs]);
-    for (const k of ["llamacpp/gpu-datacenter", "llamacpp/amd-gpu-consumer"] as const) expect(SPEED_EFFICIENCY[k].moePrefillCompute).toBe(0.1);
+    expect([t.bandwidth, t.stepOverheadMs]).toEqual([f.bandwidth, f.stepOverheadMs]);
+    // Round 6's output-layer correction moves this fit's η_c from round 3's 0.63 to 0.62; Radeon
+    // was not refitted in round 6 (no case from 2025 on), so the table keeps 0.63.
+    expect(t.compute).toBe(0.63);
+    expect(Math.abs(f.compute - t.compute)).toBeLessThanOrEqual(0.01 + 1e-9);
+    // Round 3's MoE prefill share; on HBM GPUs round 6 refitted it (below).
+    expect(SPEED_EFFICIENCY["llamacpp/amd-gpu-consumer"].moePrefillCompute).toBe(0.1);
   });
 });
 
@@ -209,9 +218,40 @@ describe("round 4: the fit", () => {
     for (const c of cases) expect(["train", "heldout", "blind", "blind2", "blind3"]).toContain(c.split);
   });
 
-  it("the table holds what the fit gives", () => {
+  it("the table holds what the fit gives (decode; prefill: round 6 kept round 4's values)", () => {
     const t = SPEED_EFFICIENCY["llamacpp/gpu-consumer"];
-    expect(fitLlama(recentLlamaCases("llamacpp/gpu-consumer"), t)).toEqual(t);
+    const f = fitLlama(recentLlamaCases("llamacpp/gpu-consumer"), t);
+    expect([t.bandwidth, t.stepOverheadMs]).toEqual([f.bandwidth, f.stepOverheadMs]);
+    expect([t.compute, t.moePrefillCompute]).toEqual([ROUND6_GROUPS["llamacpp/gpu-consumer"].start.compute, ROUND6_GROUPS["llamacpp/gpu-consumer"].start.moePrefillCompute]);
+  });
+});
+
+/**
+ * Round 6 (speed-fit.ts --round6): prefill. Two corrections of the physics, then per group the
+ * candidate with the lowest leave-one-campaign-out error.
+ */
+describe("round 6: the fit", () => {
+  it("fits on in-scope cases of the six earlier files, never round 6's test set", () => {
+    const sizes = (Object.keys(ROUND6_GROUPS) as Round6Group[]).map((g) => ROUND6_GROUPS[g].cases().length);
+    expect(sizes).toEqual([16, 52, 9]);
+    for (const c of round6Cases()) {
+      expect(c.outOfScope).toBeUndefined();
+      expect(c.split).not.toBe("blind6");
+    }
+  });
+
+  it("groups sources into campaigns: a repository, a thread, or a web site", () => {
+    const campaigns = new Set(round6Cases().map((c) => campaign(c.source)));
+    expect(campaigns.has("ggml-org/llama.cpp/15396")).toBe(true);
+    expect(campaigns.has("pegainfer-project/pegainfer")).toBe(true);
+    expect(round6Cases().filter((c) => campaign(c.source) === "pegainfer-project/pegainfer").map((c) => c.source)).toContain("pegainfer-bs1-4k64-vllm0191-rtx5090");
+  });
+
+  it.each(Object.keys(ROUND6_GROUPS) as Round6Group[])("%s: the table holds the fit of the candidate that best predicts unseen campaigns", (group) => {
+    const [chosen, ...rest] = round6Choice(group);
+    for (const r of rest) expect(chosen!.cv).toBeLessThan(r.cv);
+    const keys: EfficiencyKey[] = group === "vllm" ? ["vllm/gpu-datacenter", "vllm/gpu-consumer"] : [group];
+    for (const k of keys) expect([SPEED_EFFICIENCY[k].compute, SPEED_EFFICIENCY[k].moePrefillCompute]).toEqual([chosen!.eff.compute, chosen!.eff.moePrefillCompute]);
   });
 });
 
@@ -312,6 +352,19 @@ describe("round 5: the test set", () => {
   });
 });
 
+/**
+ * Round 6's test set (test/fixtures/speed-blind6.json): named, with its merge rule, in the commit
+ * of round 6's fit, filled after it.
+ */
+describe("round 6: the test set", () => {
+  const { results } = testSet("blind6");
+
+  it("uses only sources no earlier file uses, each case marked blind6", () => {
+    expectNewSources(BLIND6_FIXTURE, "blind6", [SPEED_FIXTURE, BLIND_FIXTURE, BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE, BLIND5_FIXTURE].flatMap((f) => f.sources));
+    expect(results).toHaveLength(BLIND6_FIXTURE.cases.length);
+  });
+});
+
 describe("throughput", () => {
   it("reads active weights only for a mixture of experts", () => {
     const active = activeWeightBytes(mixtral, "bf16");
@@ -319,6 +372,32 @@ describe("throughput", () => {
     // Mixtral: 2 of 8 experts per token, ~12.9B of ~46.7B parameters active.
     expect(active / total).toBeGreaterThan(0.25);
     expect(active / total).toBeLessThan(0.32);
+  });
+
+  it("reads nearly every expert for a long prompt or a large batch: (1 - k/E)^tokens of them stay unread", () => {
+    const total = weightMemory(mixtral, "bf16").bytesTotal;
+    const one = activeWeightBytes(mixtral, "bf16");
+    const two = activeWeightBytes(mixtral, "bf16", undefined, 2);
+    const prompt = activeWeightBytes(mixtral, "bf16", undefined, 512);
+    const p = weightMemory(mixtral, "bf16").parameters;
+    // Two tokens leave (6/8)² of the experts unread instead of 6/8.
+    expect(two - one).toBeCloseTo(p.experts * 2 * (0.75 - 0.75 ** 2), -3);
+    expect(prompt / total).toBeGreaterThan(0.99);
+    expect(activeWeightBytes(llama8b, "bf16", undefined, 512)).toBe(activeWeightBytes(llama8b, "bf16"));
+  });
+
+  it("runs the output layer for the prompt's last token only", () => {
+    const t = throughput(base({ promptTokens: 4096 }));
+    const e = SPEED_EFFICIENCY["vllm/gpu-datacenter"];
+    const w = weightMemory(llama8b, "bf16");
+    const lookup = llama8b.vocabSize * llama8b.hiddenSize;
+    const logits = 2 * lookup;
+    const linear = 2 * (w.parameters.active - w.parameters.vision - lookup);
+    let attention = 0;
+    for (let i = 0; i < llama8b.layers.length; i++) attention += 2 * llama8b.attention.numHeads * (4097 / 2) * 2 * llama8b.attention.headDim;
+    const flops = 4096 * (linear - logits + attention) + logits;
+    const seconds = flops / (989.4e12 * e.compute) + e.stepOverheadMs / 1000;
+    expect(t.timeToFirstTokenMs).toBeCloseTo(seconds * 1000, 6);
   });
 
   it("is memory-bandwidth bound for one request and compute bound for many", () => {

@@ -8,8 +8,9 @@
  *   attention per token. Step time = max(bytes / (bandwidth × η_bw), FLOPs / (compute × η_c))
  *   plus a fixed per-step overhead (kernel launches, sampling, scheduling). One request alone is
  *   bandwidth-bound; many requests together become compute-bound.
- * - Prefill is compute-bound: 2 × active parameters FLOPs per prompt token plus causal attention,
- *   against the dense tensor TFLOPS of the data type the kernels compute in.
+ * - Prefill is compute-bound: 2 × active parameters FLOPs per prompt token plus causal attention
+ *   (the output layer for the last token only), against the dense tensor TFLOPS of the data type
+ *   the kernels compute in. A prompt or a batch reads every expert some token is routed to.
  * - Tensor parallel (vLLM) multiplies bandwidth and compute by the GPU count times a TP
  *   efficiency; llama.cpp's default layer split runs the GPUs one after another, so one request
  *   gains no speed from more GPUs.
@@ -124,14 +125,19 @@ export const SPEED_EFFICIENCY: { readonly [K in EfficiencyKey]: SpeedEfficiency 
   // of the calibration set and the round 1 and 2 test sets (vLLM 0.8.5 to 0.27; A100, H100, H200,
   // B200, MI300X, L4, RTX 4090, RTX PRO 6000; 1 to 8 GPUs), one set for HBM and GDDR GPUs. The
   // MoE term and a fitted compute were each kept only where they predicted unseen sources better:
-  // compute stays unfitted (0.55; 7 prefill cases did not support a value).
-  "vllm/gpu-datacenter": { bandwidth: 0.88, compute: 0.55, stepOverheadMs: 3.75, parallelMoeLayerOverheadMs: 0.19, moePrefillCompute: 1, firstTokenOverheadMs: 0 },
-  "vllm/gpu-consumer": { bandwidth: 0.88, compute: 0.55, stepOverheadMs: 3.75, parallelMoeLayerOverheadMs: 0.19, moePrefillCompute: 1, firstTokenOverheadMs: 0 },
+  // compute stays unfitted (0.55; 7 prefill cases did not support a value). Round 6
+  // (speed-fit.ts --round6 --campaigns): MoE prefill at 0.4 of η_c, fitted on 6 cases (Qwen3-30B-A3B,
+  // Qwen3-235B, DeepSeek-R1, gpt-oss-20b; H100, H200, RTX PRO 6000); fitting η_c as well predicted
+  // unseen campaigns worse.
+  "vllm/gpu-datacenter": { bandwidth: 0.88, compute: 0.55, stepOverheadMs: 3.75, parallelMoeLayerOverheadMs: 0.19, moePrefillCompute: 0.4, firstTokenOverheadMs: 0 },
+  "vllm/gpu-consumer": { bandwidth: 0.88, compute: 0.55, stepOverheadMs: 3.75, parallelMoeLayerOverheadMs: 0.19, moePrefillCompute: 0.4, firstTokenOverheadMs: 0 },
   // Round 1: fitted on 20 decode and 18 prefill cases (A100 PCIe/SXM, H100 PCIe; 1 and 4 GPUs).
   // Round 3: MoE prefill at 0.1 of η_c (5 cases: DeepSeek-V3 on 8 MI300X and 8 H100, gpt-oss-120b,
   // Qwen3-30B-A3B on an RTX PRO 6000). Round 4: a refit on the 7 cases from 2025 on predicted
-  // unseen sources no better, so these values stay.
-  "llamacpp/gpu-datacenter": { bandwidth: 0.54, compute: 0.3, stepOverheadMs: 3.8, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 0.1, firstTokenOverheadMs: 0 },
+  // unseen sources no better, so those values stayed. Round 6 (speed-fit.ts --round6 --campaigns):
+  // η_c and the MoE share refitted on the 9 cases from 2025 on (4 campaigns: H100, A100, MI300X,
+  // MI355X), each campaign weighted equally, which predicted unseen campaigns better.
+  "llamacpp/gpu-datacenter": { bandwidth: 0.54, compute: 0.14, stepOverheadMs: 3.8, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 0.15, firstTokenOverheadMs: 0 },
   // Round 4 (speed-fit.ts --round4): refitted on the 47 cases of builds from 2025 on (22 sources:
   // RTX 3090, 4090, 5090, RTX 6000 Ada, L40S, RTX PRO 6000; CUDA and Vulkan; dense and MoE), which
   // predicted unseen sources better than round 1's fit on a May 2024 build (decode 0.186 against
@@ -218,14 +224,20 @@ export function gpuTflops(gpu: Gpu, dtype: ConcreteDtype, engine: Engine): numbe
   return t[dt] ?? t.fp16;
 }
 
-/** Bytes read per decode step for weights: active weights only (MoE experts in use). `w`: weightMemory at TP 1, when already at hand. */
-export function activeWeightBytes(arch: ModelArchitecture, dtype: ConcreteDtype, w: WeightMemory = weightMemory(arch, dtype, 1)): number {
+/**
+ * Bytes of weights one forward pass over `tokens` tokens reads: every dense weight, and of a
+ * mixture of experts only the experts some token is routed to. With top-k routing over E experts,
+ * a given expert is left out by all `tokens` tokens with probability (1 − k/E)^tokens (exactly
+ * 1 − k/E for one token; independent routing assumed for more), so a long prompt, or a batch of
+ * many requests, reads nearly all experts. `w`: weightMemory at TP 1, when already at hand.
+ */
+export function activeWeightBytes(arch: ModelArchitecture, dtype: ConcreteDtype, w: WeightMemory = weightMemory(arch, dtype, 1), tokens = 1): number {
   const f = WEIGHT_FORMATS[dtype];
   const p = w.parameters;
   let bytes = w.bytesPerGpu;
   if (arch.moe && p.experts > 0) {
     const expertBytes = f.quantizedParts === "none" ? f.baseBytes : f.quantizedBytes;
-    const unused = 1 - arch.moe.expertsPerToken / arch.moe.numExperts;
+    const unused = (1 - arch.moe.expertsPerToken / arch.moe.numExperts) ** Math.max(1, tokens);
     bytes -= p.experts * expertBytes * unused;
   }
   // Decode reads one row of the input embedding, not the table (when lm_head is a separate matrix).
@@ -318,13 +330,13 @@ export function throughputWith(req: SpeedRequest, eff: SpeedEfficiency): Through
   const kv = req.kvCacheDtype ?? "auto";
 
   const w = weightMemory(req.arch, req.dtype, 1); // counted once: the parameters are the slow part
-  const weights = activeWeightBytes(req.arch, req.dtype, w);
+  const weights = (tokens: number): number => activeWeightBytes(req.arch, req.dtype, w, tokens);
   const kvBytes = kvReadBytes(req.arch, kv, req.dtype, req.context);
   const linear = linearFlopsPerToken(req.arch, req.dtype, w);
   const decodeFlops = linear + attentionFlops(req.arch, req.context);
 
   const step = (c: number): { seconds: number; bound: Throughput["bound"] } => {
-    const memory = (weights + c * kvBytes) / bandwidth;
+    const memory = (weights(c) + c * kvBytes) / bandwidth;
     const math = (c * decodeFlops) / compute;
     return { seconds: Math.max(memory, math) + overhead, bound: math > memory ? "compute" : "memory-bandwidth" };
   };
@@ -332,11 +344,14 @@ export function throughputWith(req: SpeedRequest, eff: SpeedEfficiency): Through
   const c = req.concurrency;
   const many = step(c);
 
-  // Prefill of P tokens: causal attention sees on average (P + 1) / 2 tokens; at least one read of the weights.
+  // Prefill of P tokens: causal attention sees on average (P + 1) / 2 tokens; the output layer
+  // (vocabulary × hidden) runs for the last token only, as both engines compute logits only where
+  // they sample; at least one read of the weights the prompt's tokens are routed to.
   const P = req.promptTokens;
-  const prefillFlops = P * (linear + attentionFlops(req.arch, (P + 1) / 2));
+  const logits = Math.min(2 * req.arch.vocabSize * req.arch.hiddenSize, linear);
+  const prefillFlops = P * (linear - logits + attentionFlops(req.arch, (P + 1) / 2)) + logits;
   const prefillCompute = req.arch.moe ? compute * eff.moePrefillCompute : compute;
-  const prefillSeconds = Math.max(prefillFlops / prefillCompute, (weights + P * kvReadBytes(req.arch, kv, req.dtype, 1)) / bandwidth) + overhead + eff.firstTokenOverheadMs / 1000;
+  const prefillSeconds = Math.max(prefillFlops / prefillCompute, (weights(P) + P * kvReadBytes(req.arch, kv, req.dtype, 1)) / bandwidth) + overhead + eff.firstTokenOverheadMs / 1000;
   const aggregate = c / many.seconds;
   return {
     decodeTokensPerSecond: 1 / one.seconds,

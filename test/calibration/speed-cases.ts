@@ -8,6 +8,7 @@ import blind2Fixture from "../fixtures/speed-blind2.json";
 import blind3Fixture from "../fixtures/speed-blind3.json";
 import blind4Fixture from "../fixtures/speed-blind4.json";
 import blind5Fixture from "../fixtures/speed-blind5.json";
+import blind6Fixture from "../fixtures/speed-blind6.json";
 import fixture from "../fixtures/speed-calibration.json";
 import { findGpu, findModel } from "../../core/catalog";
 import { parseHfConfig, type ModelArchitecture } from "../../core/sizing/architecture";
@@ -15,8 +16,8 @@ import type { ConcreteDtype } from "../../core/sizing/dtypes";
 import type { Engine } from "../../core/sizing/engines";
 import { efficiencyKey, throughputWith, SPEED_EFFICIENCY, type EfficiencyKey, type SpeedEfficiency, type SpeedRequest } from "../../core/sizing/speed";
 
-/** train / heldout: round 1's split of the calibration set; blind to blind5: the test sets of rounds 1 to 5. */
-export type Split = "train" | "heldout" | "blind" | "blind2" | "blind3" | "blind4" | "blind5";
+/** train / heldout: round 1's split of the calibration set; blind to blind6: the test sets of rounds 1 to 6. */
+export type Split = "train" | "heldout" | "blind" | "blind2" | "blind3" | "blind4" | "blind5" | "blind6";
 
 export interface SpeedCase {
   id: string;
@@ -90,6 +91,9 @@ export const BLIND4_FIXTURE = blind4Fixture as unknown as typeof BLIND2_FIXTURE;
 /** Round 5's test set (test/fixtures/speed-blind5.json): a second test of the round 4 model. */
 export const BLIND5_FIXTURE = blind5Fixture as unknown as typeof BLIND2_FIXTURE;
 
+/** Round 6's test set (test/fixtures/speed-blind6.json): named before round 6's fit was committed. */
+export const BLIND6_FIXTURE = blind6Fixture as unknown as typeof BLIND2_FIXTURE;
+
 const CONFIGS: Record<Split, Record<string, unknown>> = {
   train: SPEED_FIXTURE.configs,
   heldout: SPEED_FIXTURE.configs,
@@ -98,6 +102,7 @@ const CONFIGS: Record<Split, Record<string, unknown>> = {
   blind3: BLIND3_FIXTURE.configs,
   blind4: BLIND4_FIXTURE.configs,
   blind5: BLIND5_FIXTURE.configs,
+  blind6: BLIND6_FIXTURE.configs,
 };
 
 const archCache = new Map<string, ModelArchitecture>();
@@ -170,8 +175,8 @@ export function runAllSpeed(): SpeedResult[] {
   return SPEED_FIXTURE.cases.map((c) => runCase(c));
 }
 
-/** The test sets of rounds 1 to 5, by split. */
-export const TEST_SETS = { blind: BLIND_FIXTURE, blind2: BLIND2_FIXTURE, blind3: BLIND3_FIXTURE, blind4: BLIND4_FIXTURE, blind5: BLIND5_FIXTURE } as const;
+/** The test sets of rounds 1 to 6, by split. */
+export const TEST_SETS = { blind: BLIND_FIXTURE, blind2: BLIND2_FIXTURE, blind3: BLIND3_FIXTURE, blind4: BLIND4_FIXTURE, blind5: BLIND5_FIXTURE, blind6: BLIND6_FIXTURE } as const;
 
 /** One test set's cases, run with the calibrated efficiencies. */
 export function runTestSet(split: keyof typeof TEST_SETS): SpeedResult[] {

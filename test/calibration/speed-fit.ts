@@ -15,7 +15,7 @@
  */
 import { findGpu } from "../../core/catalog";
 import { deviceClass, SPEED_EFFICIENCY, type EfficiencyKey, type SpeedEfficiency } from "../../core/sizing/speed";
-import { BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE, BLIND_FIXTURE, caseArch, meanLogError, runCase, SPEED_FIXTURE, type SpeedCase } from "./speed-cases";
+import { BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE, BLIND5_FIXTURE, BLIND_FIXTURE, caseArch, meanLogError, runCase, SPEED_FIXTURE, type SpeedCase } from "./speed-cases";
 
 /** Every in-scope case round 3 may fit on. */
 export function round3Cases(): SpeedCase[] {
@@ -32,14 +32,16 @@ function grid(from: number, to: number, step: number): number[] {
   return out;
 }
 
+type Loss = (cases: SpeedCase[], eff: SpeedEfficiency, pick: Pick) => number;
+
 /** Minimises the loss over the cartesian product of the given values. */
-function search(cases: SpeedCase[], base: SpeedEfficiency, pick: Pick, space: Partial<Record<keyof SpeedEfficiency, number[]>>): SpeedEfficiency {
+function search(cases: SpeedCase[], base: SpeedEfficiency, pick: Pick, space: Partial<Record<keyof SpeedEfficiency, number[]>>, lossFn: Loss = loss): SpeedEfficiency {
   const keys = Object.keys(space) as (keyof SpeedEfficiency)[];
   let best = base;
   let bestLoss = Infinity;
   const walk = (i: number, eff: SpeedEfficiency): void => {
     if (i === keys.length) {
-      const l = loss(cases, eff, pick);
+      const l = lossFn(cases, eff, pick);
       if (l < bestLoss) {
         bestLoss = l;
         best = eff;
@@ -105,7 +107,7 @@ export function fitAmd(cases: SpeedCase[], base: SpeedEfficiency): SpeedEfficien
 
 export const moePrefillCases = (): SpeedCase[] => round3Cases().filter((c) => !isVllm(c) && c.hardware.gpu !== undefined && caseArch(c).moe !== null && c.measured.prefillTokensPerSecond !== undefined);
 
-if (require.main === module && !["--moe", "--round4", "--round5"].some((f) => process.argv.includes(f))) {
+if (require.main === module && !["--moe", "--round4", "--round5", "--round6"].some((f) => process.argv.includes(f))) {
   const cv = process.argv.includes("--cv");
   const vd = vllmDecodeCases();
   const vDecode = fitVllmDecode(vd, false);
@@ -242,4 +244,117 @@ if (require.main === module && process.argv.includes("--round5")) {
   console.log(`  leave-one-source-out: fitted ${crossValidate(cs, "prefill", (t) => fitVllmPrefill(t, base)).toFixed(3)}, current ${base.compute}: ${loss(cs, base, "prefill").toFixed(3)}`);
   const f2 = fitVllmPrefillWithLatency(cs, base);
   console.log(`  with a fixed first-token latency: ${JSON.stringify(f2)}, leave-one-source-out ${crossValidate(cs, "prefill", (t) => fitVllmPrefillWithLatency(t, base)).toFixed(3)}`);
+}
+
+/*
+ * Round 6: prefill. Two corrections of the physics, made before any refit: the output layer runs
+ * for a prompt's last token only (both engines compute logits only where they sample), and a
+ * prompt (or a batch) reads every expert some token is routed to, not one token's experts. Then
+ * the prefill efficiencies are refitted on every in-scope case of the six earlier files: llama.cpp's
+ * η_c and MoE share per NVIDIA memory class (builds from 2025 on, as in round 4), vLLM's η_c (dense
+ * models) and MoE share. Round 6's test set (speed-blind6.json) is never read here.
+ *
+ * Round 6 also groups sources into campaigns: one repository, one issue/PR/discussion thread, or
+ * one web site. Two sources of one campaign (two files of one benchmark repository) share their
+ * author's setup, so leaving out one source still lets the other one's setup into the fit. Each
+ * group keeps the candidate with the lowest leave-one-campaign-out error, campaigns weighted
+ * equally: the values it starts from, a fit weighing cases equally, or one weighing campaigns
+ * equally (and for vLLM, the MoE share alone).
+ */
+export function round6Cases(): SpeedCase[] {
+  return [...round5Cases(), ...BLIND5_FIXTURE.cases.filter((c) => !c.outOfScope)];
+}
+
+const ALL_SOURCES = new Map([...SOURCES.values(), ...BLIND4_FIXTURE.sources, ...BLIND5_FIXTURE.sources].map((s) => [s.id, s]));
+
+/** The campaign of a source: its repository, its issue/PR/discussion thread, or its web site. */
+export function campaign(sourceId: string): string {
+  const url = ALL_SOURCES.get(sourceId)?.url;
+  if (!url) throw new Error(`speed source ${sourceId} not found`);
+  const u = new URL(url);
+  if (u.hostname !== "github.com") return u.hostname;
+  const [owner, repo, kind, num] = u.pathname.split("/").filter(Boolean);
+  return ["issues", "pull", "discussions"].includes(kind ?? "") ? `${owner}/${repo}/${num}` : `${owner}/${repo}`;
+}
+
+/** Mean over campaigns of each campaign's mean |log error|. */
+export const campaignLoss: Loss = (cases, eff, pick) => {
+  const by = new Map<string, number[]>();
+  for (const c of cases) {
+    const r = runCase(c, eff)[pick];
+    if (r) {
+      const k = campaign(c.source);
+      by.set(k, [...(by.get(k) ?? []), Math.abs(Math.log(r.predicted / r.measured))]);
+    }
+  }
+  let sum = 0;
+  for (const v of by.values()) sum += v.reduce((a, b) => a + b, 0) / v.length;
+  return by.size === 0 ? 0 : sum / by.size;
+};
+
+/** Leave-one-campaign-out: each campaign predicted by a fit on the others; mean of their {@link campaignLoss}. */
+export function crossValidateCampaigns(cases: SpeedCase[], pick: Pick, fit: (train: SpeedCase[]) => SpeedEfficiency): number {
+  const per: number[] = [];
+  for (const k of new Set(cases.map((c) => campaign(c.source)))) {
+    const held = cases.filter((c) => campaign(c.source) === k);
+    if (!held.some((c) => runCase(c)[pick])) continue;
+    per.push(campaignLoss(held, fit(cases.filter((c) => campaign(c.source) !== k)), pick));
+  }
+  return per.reduce((a, b) => a + b, 0) / per.length;
+}
+
+/** η_c on dense prefill, then the MoE share on MoE prefill (the MoE share alone with `moeOnly`). */
+function fitPrefill(cases: SpeedCase[], base: SpeedEfficiency, lossFn: Loss, moeOnly = false): SpeedEfficiency {
+  const dense = cases.filter((c) => caseArch(c).moe === null && runCase(c, base).prefill);
+  const moe = cases.filter((c) => caseArch(c).moe !== null && runCase(c, base).prefill);
+  let e = base;
+  if (!moeOnly && dense.length > 0) e = search(dense, e, "prefill", { compute: grid(0.05, 1, 0.01) }, lossFn);
+  if (moe.length > 0) e = search(moe, e, "prefill", { moePrefillCompute: grid(0.05, 1.5, 0.05) }, lossFn);
+  return e;
+}
+
+/** The groups round 6 fits, and the values each starts from (rounds 3 and 4). */
+export const ROUND6_GROUPS = {
+  vllm: { start: { ...SPEED_EFFICIENCY["vllm/gpu-datacenter"], moePrefillCompute: 1 }, cases: (): SpeedCase[] => vllmPrefill(round6Cases()) },
+  "llamacpp/gpu-consumer": { start: { ...SPEED_EFFICIENCY["llamacpp/gpu-consumer"], compute: 0.48, moePrefillCompute: 0.35 }, cases: (): SpeedCase[] => recentLlamaCases6("llamacpp/gpu-consumer") },
+  "llamacpp/gpu-datacenter": { start: { ...SPEED_EFFICIENCY["llamacpp/gpu-datacenter"], compute: 0.3, moePrefillCompute: 0.1 }, cases: (): SpeedCase[] => recentLlamaCases6("llamacpp/gpu-datacenter") },
+} as const;
+export type Round6Group = keyof typeof ROUND6_GROUPS;
+
+/** llama.cpp GPU cases of one efficiency class from sources dated 2025 or later, round 6's pool. */
+export function recentLlamaCases6(key: EfficiencyKey): SpeedCase[] {
+  return round6Cases().filter((c) => c.engine !== "vllm" && c.hardware.gpu !== undefined && runCase(c).key === key && ALL_SOURCES.get(c.source)!.published >= "2025");
+}
+
+export interface Candidate {
+  name: string;
+  fit: (train: SpeedCase[]) => SpeedEfficiency;
+}
+
+/** Round 6's candidates for one group. */
+export function round6Candidates(group: Round6Group): Candidate[] {
+  const start = ROUND6_GROUPS[group].start;
+  const out: Candidate[] = [
+    { name: "start values", fit: () => start },
+    { name: "fit, cases weighted equally", fit: (t) => fitPrefill(t, start, loss) },
+    { name: "fit, campaigns weighted equally", fit: (t) => fitPrefill(t, start, campaignLoss) },
+  ];
+  if (group === "vllm") out.push({ name: "MoE share alone, cases weighted equally", fit: (t) => fitPrefill(t, start, loss, true) });
+  return out;
+}
+
+/** Each candidate's leave-one-campaign-out error and its fit on every case; the chosen one first. */
+export function round6Choice(group: Round6Group): { name: string; cv: number; eff: SpeedEfficiency }[] {
+  const cases = ROUND6_GROUPS[group].cases();
+  return round6Candidates(group)
+    .map((c) => ({ name: c.name, cv: crossValidateCampaigns(cases, "prefill", c.fit), eff: c.fit(cases) }))
+    .sort((a, b) => a.cv - b.cv);
+}
+
+if (require.main === module && process.argv.includes("--round6")) {
+  for (const group of Object.keys(ROUND6_GROUPS) as Round6Group[]) {
+    const cases = ROUND6_GROUPS[group].cases();
+    console.log(`${group}: ${cases.length} prefill-pool cases, ${new Set(cases.map((c) => campaign(c.source))).size} campaigns`);
+    for (const c of round6Choice(group)) console.log(`  ${c.cv.toFixed(3)}  ${c.name}: η_c ${c.eff.compute}, MoE share ${c.eff.moePrefillCompute}`);
+  }
 }
