@@ -14,8 +14,8 @@ import {
   type SpeedEfficiency,
   type SpeedRequest,
 } from "../core/sizing/speed";
-import { BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE, BLIND5_FIXTURE, BLIND6_FIXTURE, BLIND_FIXTURE, meanLogError, runAllSpeed, runTestSet, splitSummary, SPEED_FIXTURE, summarise } from "./calibration/speed-cases";
-import { amdBase, amdCases, campaign, fitAmd, fitLlama, recentLlamaCases, round3Cases, round6Cases, round6Choice, ROUND6_GROUPS, vllmDecodeCases, type Round6Group } from "./calibration/speed-fit";
+import { BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE, BLIND5_FIXTURE, BLIND6_FIXTURE, BLIND7_FIXTURE, BLIND_FIXTURE, meanLogError, runAllSpeed, runTestSet, splitSummary, SPEED_FIXTURE, summarise } from "./calibration/speed-cases";
+import { amdBase, amdCases, campaign, fitAmd, fitLlama, recentLlamaCases, round3Cases, round6Cases, round6Choice, ROUND6_GROUPS, round7Cases, ROUND7_START, vllmDecodeCases, type Round6Group } from "./calibration/speed-fit";
 
 const arch = (id: string): ModelArchitecture => parseHfConfig(findModel(id)!.config);
 const gpu = (id: string): Gpu => findGpu(id)!;
@@ -45,7 +45,7 @@ function expectNewSources(set: typeof BLIND2_FIXTURE, split: string, earlier: ty
 }
 
 /** A test set's results, the counted ones (in scope), and their error summary per measure and engine. */
-function testSet(split: "blind2" | "blind3" | "blind4" | "blind5" | "blind6") {
+function testSet(split: "blind2" | "blind3" | "blind4" | "blind5" | "blind6" | "blind7") {
   const results = runTestSet(split);
   const counted = results.filter((r) => !r.case.outOfScope);
   const summary = (pick: "decode" | "prefill", engine?: string) =>
@@ -380,6 +380,32 @@ describe("round 6: the test set", () => {
     const v = summary("prefill", "vllm");
     expect(v.n).toBe(7);
     expect(v.median!).toBeLessThanOrEqual(0.224);
+  });
+});
+
+/**
+ * Round 7 (speed-fit.ts --round7, about 80 s, so not run here): no refit of any group predicted
+ * unseen campaigns better than round 6's values; the table is round 6's.
+ */
+describe("round 7: no change", () => {
+  it("keeps round 6's table", () => {
+    expect(SPEED_EFFICIENCY).toEqual(ROUND7_START);
+  });
+
+  it("fits on the seven earlier files, round 6's test set included, never round 7's", () => {
+    const cases = round7Cases();
+    expect(cases.filter((c) => c.split === "blind6")).toHaveLength(31);
+    for (const c of cases) expect(c.split).not.toBe("blind7");
+  });
+});
+
+/** Round 7's test set (test/fixtures/speed-blind7.json): a second test of round 6's model. */
+describe("round 7: the test set", () => {
+  const { results } = testSet("blind7");
+
+  it("uses only sources no earlier file uses, each case marked blind7", () => {
+    expectNewSources(BLIND7_FIXTURE, "blind7", [SPEED_FIXTURE, BLIND_FIXTURE, BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE, BLIND5_FIXTURE, BLIND6_FIXTURE].flatMap((f) => f.sources));
+    expect(results).toHaveLength(BLIND7_FIXTURE.cases.length);
   });
 });
 

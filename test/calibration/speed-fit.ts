@@ -15,7 +15,7 @@
  */
 import { findGpu } from "../../core/catalog";
 import { deviceClass, SPEED_EFFICIENCY, type EfficiencyKey, type SpeedEfficiency } from "../../core/sizing/speed";
-import { BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE, BLIND5_FIXTURE, BLIND_FIXTURE, caseArch, meanLogError, runCase, SPEED_FIXTURE, type SpeedCase } from "./speed-cases";
+import { BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE, BLIND5_FIXTURE, BLIND6_FIXTURE, BLIND_FIXTURE, caseArch, meanLogError, runCase, SPEED_FIXTURE, type SpeedCase } from "./speed-cases";
 
 /** Every in-scope case round 3 may fit on. */
 export function round3Cases(): SpeedCase[] {
@@ -107,7 +107,7 @@ export function fitAmd(cases: SpeedCase[], base: SpeedEfficiency): SpeedEfficien
 
 export const moePrefillCases = (): SpeedCase[] => round3Cases().filter((c) => !isVllm(c) && c.hardware.gpu !== undefined && caseArch(c).moe !== null && c.measured.prefillTokensPerSecond !== undefined);
 
-if (require.main === module && !["--moe", "--round4", "--round5", "--round6"].some((f) => process.argv.includes(f))) {
+if (require.main === module && !["--moe", "--round4", "--round5", "--round6", "--round7"].some((f) => process.argv.includes(f))) {
   const cv = process.argv.includes("--cv");
   const vd = vllmDecodeCases();
   const vDecode = fitVllmDecode(vd, false);
@@ -357,4 +357,127 @@ if (require.main === module && process.argv.includes("--round6")) {
     console.log(`${group}: ${cases.length} prefill-pool cases, ${new Set(cases.map((c) => campaign(c.source))).size} campaigns`);
     for (const c of round6Choice(group)) console.log(`  ${c.cv.toFixed(3)}  ${c.name}: η_c ${c.eff.compute}, MoE share ${c.eff.moePrefillCompute}`);
   }
+}
+
+/*
+ * Round 7: decode and prefill together, on every in-scope case of the seven earlier files (round
+ * 6's test set included), by round 6's rule: per group, the candidate with the lowest
+ * leave-one-campaign-out error, campaigns weighted equally. Decode groups first (vLLM; llama.cpp on
+ * NVIDIA GDDR and on HBM GPUs, builds from 2025 on), then the prefill groups from the decode values
+ * kept. Round 7's test set (speed-blind7.json) is never read here.
+ */
+export function round7Cases(): SpeedCase[] {
+  return [...round6Cases(), ...BLIND6_FIXTURE.cases.filter((c) => !c.outOfScope)];
+}
+
+const SOURCES7 = new Map([...ALL_SOURCES.values(), ...BLIND6_FIXTURE.sources].map((s) => [s.id, s]));
+const campaign7 = (sourceId: string): string => {
+  const url = SOURCES7.get(sourceId)?.url;
+  if (!url) throw new Error(`speed source ${sourceId} not found`);
+  const u = new URL(url);
+  if (u.hostname !== "github.com") return u.hostname;
+  const [owner, repo, kind, num] = u.pathname.split("/").filter(Boolean);
+  return ["issues", "pull", "discussions"].includes(kind ?? "") ? `${owner}/${repo}/${num}` : `${owner}/${repo}`;
+};
+
+/** {@link campaignLoss} over round 7's sources. */
+const campaignLoss7: Loss = (cases, eff, pick) => {
+  const by = new Map<string, number[]>();
+  for (const c of cases) {
+    const r = runCase(c, eff)[pick];
+    if (r) {
+      const k = campaign7(c.source);
+      by.set(k, [...(by.get(k) ?? []), Math.abs(Math.log(r.predicted / r.measured))]);
+    }
+  }
+  let sum = 0;
+  for (const v of by.values()) sum += v.reduce((a, b) => a + b, 0) / v.length;
+  return by.size === 0 ? 0 : sum / by.size;
+};
+
+function crossValidate7(cases: SpeedCase[], pick: Pick, fit: (train: SpeedCase[]) => SpeedEfficiency): number {
+  const per: number[] = [];
+  for (const k of new Set(cases.map((c) => campaign7(c.source)))) {
+    const held = cases.filter((c) => campaign7(c.source) === k);
+    if (!held.some((c) => runCase(c)[pick])) continue;
+    per.push(campaignLoss7(held, fit(cases.filter((c) => campaign7(c.source) !== k)), pick));
+  }
+  return per.reduce((a, b) => a + b, 0) / per.length;
+}
+
+const recent7 = (key: EfficiencyKey): SpeedCase[] =>
+  round7Cases().filter((c) => c.engine !== "vllm" && c.hardware.gpu !== undefined && runCase(c).key === key && SOURCES7.get(c.source)!.published >= "2025");
+
+/** Decode: bandwidth and overhead on a grid, then (vLLM) the per-MoE-layer term over several GPUs. */
+function fitDecode7(cases: SpeedCase[], base: SpeedEfficiency, lossFn: Loss, vllm: boolean): SpeedEfficiency {
+  const single = cases.filter((c) => singleDecode(c) && runCase(c, base).decode);
+  let e = search(single, base, "decode", vllm ? vllmDecodeSpace : decodeSpace, lossFn);
+  if (vllm) e = search(single, e, "decode", { parallelMoeLayerOverheadMs: grid(0, 0.3, 0.01) }, lossFn);
+  return e;
+}
+
+type Group7 = { pick: Pick; keys: EfficiencyKey[]; cases: () => SpeedCase[]; candidates: (start: SpeedEfficiency) => Candidate[] };
+
+const decodeCandidates = (vllm: boolean) => (start: SpeedEfficiency): Candidate[] => [
+  { name: "start values", fit: () => start },
+  { name: "fit, cases weighted equally", fit: (t) => fitDecode7(t, start, loss, vllm) },
+  { name: "fit, campaigns weighted equally", fit: (t) => fitDecode7(t, start, campaignLoss7, vllm) },
+];
+const prefillCandidates = (vllm: boolean) => (start: SpeedEfficiency): Candidate[] => [
+  { name: "start values", fit: () => start },
+  { name: "fit, cases weighted equally", fit: (t) => fitPrefill(t, start, loss) },
+  { name: "fit, campaigns weighted equally", fit: (t) => fitPrefill(t, start, campaignLoss7) },
+  ...(vllm ? [{ name: "MoE share alone, cases weighted equally", fit: (t: SpeedCase[]) => fitPrefill(t, start, loss, true) }] : []),
+];
+
+/** The table round 7 starts from: round 6's values. */
+export const ROUND7_START: Record<EfficiencyKey, SpeedEfficiency> = {
+  "vllm/gpu-datacenter": { bandwidth: 0.88, compute: 0.55, stepOverheadMs: 3.75, parallelMoeLayerOverheadMs: 0.19, moePrefillCompute: 0.4, firstTokenOverheadMs: 0 },
+  "vllm/gpu-consumer": { bandwidth: 0.88, compute: 0.55, stepOverheadMs: 3.75, parallelMoeLayerOverheadMs: 0.19, moePrefillCompute: 0.4, firstTokenOverheadMs: 0 },
+  "llamacpp/gpu-datacenter": { bandwidth: 0.54, compute: 0.14, stepOverheadMs: 3.8, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 0.15, firstTokenOverheadMs: 0 },
+  "llamacpp/gpu-consumer": { bandwidth: 0.83, compute: 0.48, stepOverheadMs: 1.0, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 0.35, firstTokenOverheadMs: 0 },
+  "llamacpp/amd-gpu-consumer": { bandwidth: 0.57, compute: 0.63, stepOverheadMs: 3.0, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 0.1, firstTokenOverheadMs: 0 },
+  "llamacpp/cpu": { bandwidth: 0.6, compute: 0.5, stepOverheadMs: 1.0, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 1, firstTokenOverheadMs: 0 },
+};
+
+/** Round 7's groups, in the order they are fitted. */
+export const ROUND7_GROUPS: Record<string, Group7> = {
+  "vllm decode": { pick: "decode", keys: ["vllm/gpu-datacenter", "vllm/gpu-consumer"], cases: () => round7Cases().filter((c) => isVllm(c) && singleDecode(c)), candidates: decodeCandidates(true) },
+  "llamacpp/gpu-consumer decode": { pick: "decode", keys: ["llamacpp/gpu-consumer"], cases: () => recent7("llamacpp/gpu-consumer"), candidates: decodeCandidates(false) },
+  "llamacpp/gpu-datacenter decode": { pick: "decode", keys: ["llamacpp/gpu-datacenter"], cases: () => recent7("llamacpp/gpu-datacenter"), candidates: decodeCandidates(false) },
+  "vllm prefill": { pick: "prefill", keys: ["vllm/gpu-datacenter", "vllm/gpu-consumer"], cases: () => vllmPrefill(round7Cases()), candidates: prefillCandidates(true) },
+  "llamacpp/gpu-consumer prefill": { pick: "prefill", keys: ["llamacpp/gpu-consumer"], cases: () => recent7("llamacpp/gpu-consumer"), candidates: prefillCandidates(false) },
+  "llamacpp/gpu-datacenter prefill": { pick: "prefill", keys: ["llamacpp/gpu-datacenter"], cases: () => recent7("llamacpp/gpu-datacenter"), candidates: prefillCandidates(false) },
+};
+
+/**
+ * Runs round 7 from the given table (round 6's values): each group's candidates, cross-validated,
+ * the best one's fit on all its cases written into the table for the next groups.
+ */
+export function round7(table: Record<EfficiencyKey, SpeedEfficiency>): { table: Record<EfficiencyKey, SpeedEfficiency>; report: { group: string; cases: number; campaigns: number; ranked: { name: string; cv: number; eff: SpeedEfficiency }[] }[] } {
+  const t = { ...table };
+  const report = [];
+  for (const [group, g] of Object.entries(ROUND7_GROUPS)) {
+    const cases = g.cases();
+    const start = t[g.keys[0]!];
+    const ranked = g
+      .candidates(start)
+      .map((c) => ({ name: c.name, cv: crossValidate7(cases, g.pick, c.fit), eff: c.fit(cases) }))
+      .sort((a, b) => a.cv - b.cv);
+    for (const k of g.keys) t[k] = { ...t[k], ...pickFields(ranked[0]!.eff, g.pick) };
+    report.push({ group, cases: cases.length, campaigns: new Set(cases.map((c) => campaign7(c.source))).size, ranked });
+  }
+  return { table: t, report };
+}
+
+const pickFields = (e: SpeedEfficiency, pick: Pick): Partial<SpeedEfficiency> =>
+  pick === "decode" ? { bandwidth: e.bandwidth, stepOverheadMs: e.stepOverheadMs, parallelMoeLayerOverheadMs: e.parallelMoeLayerOverheadMs } : { compute: e.compute, moePrefillCompute: e.moePrefillCompute };
+
+if (require.main === module && process.argv.includes("--round7")) {
+  const { table, report } = round7(ROUND7_START);
+  for (const r of report) {
+    console.log(`${r.group}: ${r.cases} cases, ${r.campaigns} campaigns`);
+    for (const c of r.ranked) console.log(`  ${c.cv.toFixed(3)}  ${c.name}: ${JSON.stringify(pickFields(c.eff, ROUND7_GROUPS[r.group]!.pick))}`);
+  }
+  console.log(JSON.stringify(table, null, 1));
 }
