@@ -128,9 +128,12 @@ export const SPEED_EFFICIENCY: { readonly [K in EfficiencyKey]: SpeedEfficiency 
   // compute stays unfitted (0.55; 7 prefill cases did not support a value). Round 6
   // (speed-fit.ts --round6 --campaigns): MoE prefill at 0.4 of η_c, fitted on 6 cases (Qwen3-30B-A3B,
   // Qwen3-235B, DeepSeek-R1, gpt-oss-20b; H100, H200, RTX PRO 6000); fitting η_c as well predicted
-  // unseen campaigns worse.
-  "vllm/gpu-datacenter": { bandwidth: 0.88, compute: 0.55, stepOverheadMs: 3.75, parallelMoeLayerOverheadMs: 0.19, moePrefillCompute: 0.4, firstTokenOverheadMs: 0 },
-  "vllm/gpu-consumer": { bandwidth: 0.88, compute: 0.55, stepOverheadMs: 3.75, parallelMoeLayerOverheadMs: 0.19, moePrefillCompute: 0.4, firstTokenOverheadMs: 0 },
+  // unseen campaigns worse. Round 8 (speed-fit.ts --round8): decode refitted on the 41 single-request
+  // cases of vLLM 0.11 and later (19 campaigns; the project deploys 0.19.0 on CUDA and 0.11.2 on
+  // ROCm), which predicted unseen campaigns better: η_bw 0.76, 1.0 ms per step, 0.1 ms per MoE
+  // layer over several GPUs (round 3's 0.88, 3.75 and 0.19 were fitted mostly on vLLM 0.8-0.10).
+  "vllm/gpu-datacenter": { bandwidth: 0.76, compute: 0.55, stepOverheadMs: 1.0, parallelMoeLayerOverheadMs: 0.1, moePrefillCompute: 0.4, firstTokenOverheadMs: 0 },
+  "vllm/gpu-consumer": { bandwidth: 0.76, compute: 0.55, stepOverheadMs: 1.0, parallelMoeLayerOverheadMs: 0.1, moePrefillCompute: 0.4, firstTokenOverheadMs: 0 },
   // Round 1: fitted on 20 decode and 18 prefill cases (A100 PCIe/SXM, H100 PCIe; 1 and 4 GPUs).
   // Round 3: MoE prefill at 0.1 of η_c (5 cases: DeepSeek-V3 on 8 MI300X and 8 H100, gpt-oss-120b,
   // Qwen3-30B-A3B on an RTX PRO 6000). Round 4: a refit on the 7 cases from 2025 on predicted

@@ -15,7 +15,7 @@
  */
 import { findGpu } from "../../core/catalog";
 import { deviceClass, SPEED_EFFICIENCY, type EfficiencyKey, type SpeedEfficiency } from "../../core/sizing/speed";
-import { BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE, BLIND5_FIXTURE, BLIND6_FIXTURE, BLIND_FIXTURE, caseArch, meanLogError, runCase, SPEED_FIXTURE, type SpeedCase } from "./speed-cases";
+import { BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE, BLIND5_FIXTURE, BLIND6_FIXTURE, BLIND7_FIXTURE, BLIND_FIXTURE, caseArch, meanLogError, runCase, SPEED_FIXTURE, type SpeedCase } from "./speed-cases";
 
 /** Every in-scope case round 3 may fit on. */
 export function round3Cases(): SpeedCase[] {
@@ -107,7 +107,7 @@ export function fitAmd(cases: SpeedCase[], base: SpeedEfficiency): SpeedEfficien
 
 export const moePrefillCases = (): SpeedCase[] => round3Cases().filter((c) => !isVllm(c) && c.hardware.gpu !== undefined && caseArch(c).moe !== null && c.measured.prefillTokensPerSecond !== undefined);
 
-if (require.main === module && !["--moe", "--round4", "--round5", "--round6", "--round7"].some((f) => process.argv.includes(f))) {
+if (require.main === module && !["--moe", "--round4", "--round5", "--round6", "--round7", "--round8"].some((f) => process.argv.includes(f))) {
   const cv = process.argv.includes("--cv");
   const vd = vllmDecodeCases();
   const vDecode = fitVllmDecode(vd, false);
@@ -370,7 +370,8 @@ export function round7Cases(): SpeedCase[] {
   return [...round6Cases(), ...BLIND6_FIXTURE.cases.filter((c) => !c.outOfScope)];
 }
 
-const SOURCES7 = new Map([...ALL_SOURCES.values(), ...BLIND6_FIXTURE.sources].map((s) => [s.id, s]));
+// Every source of the fixtures rounds 7 and 8 read (a case names its source, so adding later files changes nothing for round 7).
+const SOURCES7 = new Map([...ALL_SOURCES.values(), ...BLIND6_FIXTURE.sources, ...BLIND7_FIXTURE.sources].map((s) => [s.id, s]));
 const campaign7 = (sourceId: string): string => {
   const url = SOURCES7.get(sourceId)?.url;
   if (!url) throw new Error(`speed source ${sourceId} not found`);
@@ -405,8 +406,8 @@ function crossValidate7(cases: SpeedCase[], pick: Pick, fit: (train: SpeedCase[]
   return per.reduce((a, b) => a + b, 0) / per.length;
 }
 
-const recent7 = (key: EfficiencyKey): SpeedCase[] =>
-  round7Cases().filter((c) => c.engine !== "vllm" && c.hardware.gpu !== undefined && runCase(c).key === key && SOURCES7.get(c.source)!.published >= "2025");
+const recent7 = (key: EfficiencyKey, pool: SpeedCase[] = round7Cases()): SpeedCase[] =>
+  pool.filter((c) => c.engine !== "vllm" && c.hardware.gpu !== undefined && runCase(c).key === key && SOURCES7.get(c.source)!.published >= "2025");
 
 /** Decode: bandwidth and overhead on a grid, then (vLLM) the per-MoE-layer term over several GPUs. */
 function fitDecode7(cases: SpeedCase[], base: SpeedEfficiency, lossFn: Loss, vllm: boolean): SpeedEfficiency {
@@ -440,24 +441,29 @@ export const ROUND7_START: Record<EfficiencyKey, SpeedEfficiency> = {
   "llamacpp/cpu": { bandwidth: 0.6, compute: 0.5, stepOverheadMs: 1.0, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 1, firstTokenOverheadMs: 0 },
 };
 
+/** The groups of a round over a pool of cases (vLLM cases further filtered by `vllmCases`), in the order they are fitted. */
+function groupsOver(pool: () => SpeedCase[], vllmCases: (c: SpeedCase) => boolean = () => true): Record<string, Group7> {
+  return {
+    "vllm decode": { pick: "decode", keys: ["vllm/gpu-datacenter", "vllm/gpu-consumer"], cases: () => pool().filter((c) => isVllm(c) && singleDecode(c) && vllmCases(c)), candidates: decodeCandidates(true) },
+    "llamacpp/gpu-consumer decode": { pick: "decode", keys: ["llamacpp/gpu-consumer"], cases: () => recent7("llamacpp/gpu-consumer", pool()), candidates: decodeCandidates(false) },
+    "llamacpp/gpu-datacenter decode": { pick: "decode", keys: ["llamacpp/gpu-datacenter"], cases: () => recent7("llamacpp/gpu-datacenter", pool()), candidates: decodeCandidates(false) },
+    "vllm prefill": { pick: "prefill", keys: ["vllm/gpu-datacenter", "vllm/gpu-consumer"], cases: () => vllmPrefill(pool()).filter(vllmCases), candidates: prefillCandidates(true) },
+    "llamacpp/gpu-consumer prefill": { pick: "prefill", keys: ["llamacpp/gpu-consumer"], cases: () => recent7("llamacpp/gpu-consumer", pool()), candidates: prefillCandidates(false) },
+    "llamacpp/gpu-datacenter prefill": { pick: "prefill", keys: ["llamacpp/gpu-datacenter"], cases: () => recent7("llamacpp/gpu-datacenter", pool()), candidates: prefillCandidates(false) },
+  };
+}
+
 /** Round 7's groups, in the order they are fitted. */
-export const ROUND7_GROUPS: Record<string, Group7> = {
-  "vllm decode": { pick: "decode", keys: ["vllm/gpu-datacenter", "vllm/gpu-consumer"], cases: () => round7Cases().filter((c) => isVllm(c) && singleDecode(c)), candidates: decodeCandidates(true) },
-  "llamacpp/gpu-consumer decode": { pick: "decode", keys: ["llamacpp/gpu-consumer"], cases: () => recent7("llamacpp/gpu-consumer"), candidates: decodeCandidates(false) },
-  "llamacpp/gpu-datacenter decode": { pick: "decode", keys: ["llamacpp/gpu-datacenter"], cases: () => recent7("llamacpp/gpu-datacenter"), candidates: decodeCandidates(false) },
-  "vllm prefill": { pick: "prefill", keys: ["vllm/gpu-datacenter", "vllm/gpu-consumer"], cases: () => vllmPrefill(round7Cases()), candidates: prefillCandidates(true) },
-  "llamacpp/gpu-consumer prefill": { pick: "prefill", keys: ["llamacpp/gpu-consumer"], cases: () => recent7("llamacpp/gpu-consumer"), candidates: prefillCandidates(false) },
-  "llamacpp/gpu-datacenter prefill": { pick: "prefill", keys: ["llamacpp/gpu-datacenter"], cases: () => recent7("llamacpp/gpu-datacenter"), candidates: prefillCandidates(false) },
-};
+export const ROUND7_GROUPS: Record<string, Group7> = groupsOver(round7Cases);
 
 /**
  * Runs round 7 from the given table (round 6's values): each group's candidates, cross-validated,
  * the best one's fit on all its cases written into the table for the next groups.
  */
-export function round7(table: Record<EfficiencyKey, SpeedEfficiency>): { table: Record<EfficiencyKey, SpeedEfficiency>; report: { group: string; cases: number; campaigns: number; ranked: { name: string; cv: number; eff: SpeedEfficiency }[] }[] } {
+export function round7(table: Record<EfficiencyKey, SpeedEfficiency>, groups: Record<string, Group7> = ROUND7_GROUPS): { table: Record<EfficiencyKey, SpeedEfficiency>; report: { group: string; cases: number; campaigns: number; ranked: { name: string; cv: number; eff: SpeedEfficiency }[] }[] } {
   const t = { ...table };
   const report = [];
-  for (const [group, g] of Object.entries(ROUND7_GROUPS)) {
+  for (const [group, g] of Object.entries(groups)) {
     const cases = g.cases();
     const start = t[g.keys[0]!];
     const ranked = g
@@ -480,4 +486,50 @@ if (require.main === module && process.argv.includes("--round7")) {
     for (const c of r.ranked) console.log(`  ${c.cv.toFixed(3)}  ${c.name}: ${JSON.stringify(pickFields(c.eff, ROUND7_GROUPS[r.group]!.pick))}`);
   }
   console.log(JSON.stringify(table, null, 1));
+}
+
+/*
+ * Round 8: vLLM fitted on the versions the project deploys. The inference layer pins vLLM 0.19.0
+ * (CUDA) and 0.11.2 (ROCm) (core/catalog/data/images.json), and the eight earlier files show
+ * vLLM from 0.11 on taking less time per decode step than the 0.8-0.10 releases the fixed 3.75 ms
+ * overhead was fitted on (rounds 6 and 7: vLLM 0.11+ cases under-predicted, older ones over).
+ * As round 4 did for llama.cpp builds, round 8 fits vLLM (decode and prefill) on the cases of
+ * vLLM 0.11 or later only: the version a case's note or source description states (the lowest,
+ * where it names several), or, where none is stated, a source published from 2025-10-02 (vLLM
+ * 0.11.0's release) on. llama.cpp groups as in round 7, on the larger pool. Each group keeps the
+ * candidate with the lowest leave-one-campaign-out error. Round 8's test set (speed-blind8.json) is
+ * never read here.
+ */
+export function round8Cases(): SpeedCase[] {
+  return [...round7Cases(), ...BLIND7_FIXTURE.cases.filter((c) => !c.outOfScope)];
+}
+
+/** The vLLM version a case states ([major, minor], the lowest where several), else null. */
+export function statedVllmVersion(c: SpeedCase): [number, number] | null {
+  const text = `${c.note ?? ""} ${SOURCES7.get(c.source)?.description ?? ""}`;
+  // "vLLM 0.23.0", "vLLM v0.11.1", "vllm/vllm-openai:v0.19.0": a 0.x version within 25 characters, no digit between.
+  const found = [...text.matchAll(/v(?:LLM|llm)[^0-9]{0,25}?(?<![A-Za-z0-9.])v?(0)\.(\d{1,2})\b/g)].map((m) => [Number(m[1]), Number(m[2])] as [number, number]);
+  if (found.length === 0) return null;
+  return found.reduce((a, b) => (b[0] < a[0] || (b[0] === a[0] && b[1] < a[1]) ? b : a));
+}
+
+/** vLLM 0.11 or later: stated, or (none stated) a source published from 2025-10-02 on. */
+export function deployedVllm(c: SpeedCase): boolean {
+  const v = statedVllmVersion(c);
+  if (v) return v[0] > 0 || v[1] >= 11;
+  return SOURCES7.get(c.source)!.published >= "2025-10-02";
+}
+
+export const ROUND8_GROUPS: Record<string, Group7> = groupsOver(round8Cases, deployedVllm);
+
+if (require.main === module && process.argv.includes("--round8")) {
+  if (process.argv.includes("--list")) {
+    for (const c of round8Cases().filter(isVllm)) console.log(`${deployedVllm(c) ? "0.11+" : "older"}  ${statedVllmVersion(c)?.join(".") ?? `none stated, published ${SOURCES7.get(c.source)!.published}`}  ${c.id}`);
+  }
+  const { table, report } = round7(ROUND7_START, ROUND8_GROUPS);
+  for (const r of report) {
+    console.log(`${r.group}: ${r.cases} cases, ${r.campaigns} campaigns`);
+    for (const c of r.ranked) console.log(`  ${c.cv.toFixed(3)}  ${c.name}: ${JSON.stringify(pickFields(c.eff, ROUND8_GROUPS[r.group]!.pick))}`);
+  }
+  console.log(JSON.stringify(table));
 }

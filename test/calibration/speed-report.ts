@@ -66,7 +66,7 @@ if (process.argv.includes("--fit")) {
   process.exit(0);
 }
 
-const results = [...runAllSpeed(), ...runTestSet("blind"), ...runTestSet("blind2"), ...runTestSet("blind3"), ...runTestSet("blind4"), ...runTestSet("blind5"), ...runTestSet("blind6"), ...runTestSet("blind7")];
+const results = [...runAllSpeed(), ...runTestSet("blind"), ...runTestSet("blind2"), ...runTestSet("blind3"), ...runTestSet("blind4"), ...runTestSet("blind5"), ...runTestSet("blind6"), ...runTestSet("blind7"), ...runTestSet("blind8")];
 console.log("| case | split | hardware | model, dtype, engine | decode t/s measured / model | err | prefill t/s measured / model | err |");
 console.log("|---|---|---|---|---|---|---|---|");
 for (const r of results) {
@@ -85,12 +85,12 @@ for (const r of results) {
 const line = (label: string, s: ErrorSummary): string => `${label}: median ${pct(s.median)}, 80th percentile ${pct(s.p80)} (${s.n} cases)`;
 console.log();
 const inScope = results.filter((r) => !r.case.outOfScope);
-for (const split of ["train", "heldout", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7"] as const) {
+for (const split of ["train", "heldout", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8"] as const) {
   const s = splitSummary(inScope, split);
   const out = results.filter((r) => r.case.split === split && r.case.outOfScope).length;
   console.log(`${split}: ${line("decode", s.decode)}; ${line("prefill", s.prefill)}; ${line("aggregate decode", s.aggregate)}${out ? `; ${out} cases out of scope, not counted` : ""}`);
 }
-const byEngine = (rs: SpeedResult[], split: "blind" | "blind2" | "blind3" | "blind4" | "blind6" | "blind7"): void => {
+const byEngine = (rs: SpeedResult[], split: "blind" | "blind2" | "blind3" | "blind4" | "blind6" | "blind7" | "blind8"): void => {
   for (const engine of ["llamacpp", "vllm"]) {
     const s = splitSummary(rs.filter((r) => r.case.engine === engine), split);
     console.log(`  ${split}, ${engine}: ${line("decode", s.decode)}; ${line("prefill", s.prefill)}`);
@@ -102,3 +102,4 @@ byEngine(inScope, "blind3");
 byEngine(inScope, "blind4");
 byEngine(inScope, "blind6");
 byEngine(inScope, "blind7");
+byEngine(inScope, "blind8");
