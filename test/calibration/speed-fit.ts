@@ -265,7 +265,8 @@ export function round6Cases(): SpeedCase[] {
   return [...round5Cases(), ...BLIND5_FIXTURE.cases.filter((c) => !c.outOfScope)];
 }
 
-const ALL_SOURCES = new Map([...SOURCES.values(), ...BLIND4_FIXTURE.sources, ...BLIND5_FIXTURE.sources].map((s) => [s.id, s]));
+// Every source of the files rounds 6 to 8 read (ids are unique across files, so a larger map changes no earlier round's result).
+const ALL_SOURCES = new Map([...SOURCES.values(), ...[BLIND4_FIXTURE, BLIND5_FIXTURE, BLIND6_FIXTURE, BLIND7_FIXTURE].flatMap((f) => f.sources)].map((s) => [s.id, s]));
 
 /** The campaign of a source: its repository, its issue/PR/discussion thread, or its web site. */
 export function campaign(sourceId: string): string {
@@ -315,7 +316,8 @@ function fitPrefill(cases: SpeedCase[], base: SpeedEfficiency, lossFn: Loss, moe
 
 /** The groups round 6 fits, and the values each starts from (rounds 3 and 4). */
 export const ROUND6_GROUPS = {
-  vllm: { start: { ...SPEED_EFFICIENCY["vllm/gpu-datacenter"], moePrefillCompute: 1 }, cases: (): SpeedCase[] => vllmPrefill(round6Cases()) },
+  // Round 3's vLLM values (round 8 later refitted the decode ones).
+  vllm: { start: { bandwidth: 0.88, compute: 0.55, stepOverheadMs: 3.75, parallelMoeLayerOverheadMs: 0.19, moePrefillCompute: 1, firstTokenOverheadMs: 0 }, cases: (): SpeedCase[] => vllmPrefill(round6Cases()) },
   "llamacpp/gpu-consumer": { start: { ...SPEED_EFFICIENCY["llamacpp/gpu-consumer"], compute: 0.48, moePrefillCompute: 0.35 }, cases: (): SpeedCase[] => recentLlamaCases6("llamacpp/gpu-consumer") },
   "llamacpp/gpu-datacenter": { start: { ...SPEED_EFFICIENCY["llamacpp/gpu-datacenter"], compute: 0.3, moePrefillCompute: 0.1 }, cases: (): SpeedCase[] => recentLlamaCases6("llamacpp/gpu-datacenter") },
 } as const;
@@ -370,44 +372,8 @@ export function round7Cases(): SpeedCase[] {
   return [...round6Cases(), ...BLIND6_FIXTURE.cases.filter((c) => !c.outOfScope)];
 }
 
-// Every source of the fixtures rounds 7 and 8 read (a case names its source, so adding later files changes nothing for round 7).
-const SOURCES7 = new Map([...ALL_SOURCES.values(), ...BLIND6_FIXTURE.sources, ...BLIND7_FIXTURE.sources].map((s) => [s.id, s]));
-const campaign7 = (sourceId: string): string => {
-  const url = SOURCES7.get(sourceId)?.url;
-  if (!url) throw new Error(`speed source ${sourceId} not found`);
-  const u = new URL(url);
-  if (u.hostname !== "github.com") return u.hostname;
-  const [owner, repo, kind, num] = u.pathname.split("/").filter(Boolean);
-  return ["issues", "pull", "discussions"].includes(kind ?? "") ? `${owner}/${repo}/${num}` : `${owner}/${repo}`;
-};
-
-/** {@link campaignLoss} over round 7's sources. */
-const campaignLoss7: Loss = (cases, eff, pick) => {
-  const by = new Map<string, number[]>();
-  for (const c of cases) {
-    const r = runCase(c, eff)[pick];
-    if (r) {
-      const k = campaign7(c.source);
-      by.set(k, [...(by.get(k) ?? []), Math.abs(Math.log(r.predicted / r.measured))]);
-    }
-  }
-  let sum = 0;
-  for (const v of by.values()) sum += v.reduce((a, b) => a + b, 0) / v.length;
-  return by.size === 0 ? 0 : sum / by.size;
-};
-
-function crossValidate7(cases: SpeedCase[], pick: Pick, fit: (train: SpeedCase[]) => SpeedEfficiency): number {
-  const per: number[] = [];
-  for (const k of new Set(cases.map((c) => campaign7(c.source)))) {
-    const held = cases.filter((c) => campaign7(c.source) === k);
-    if (!held.some((c) => runCase(c)[pick])) continue;
-    per.push(campaignLoss7(held, fit(cases.filter((c) => campaign7(c.source) !== k)), pick));
-  }
-  return per.reduce((a, b) => a + b, 0) / per.length;
-}
-
 const recent7 = (key: EfficiencyKey, pool: SpeedCase[] = round7Cases()): SpeedCase[] =>
-  pool.filter((c) => c.engine !== "vllm" && c.hardware.gpu !== undefined && runCase(c).key === key && SOURCES7.get(c.source)!.published >= "2025");
+  pool.filter((c) => c.engine !== "vllm" && c.hardware.gpu !== undefined && runCase(c).key === key && ALL_SOURCES.get(c.source)!.published >= "2025");
 
 /** Decode: bandwidth and overhead on a grid, then (vLLM) the per-MoE-layer term over several GPUs. */
 function fitDecode7(cases: SpeedCase[], base: SpeedEfficiency, lossFn: Loss, vllm: boolean): SpeedEfficiency {
@@ -422,12 +388,12 @@ type Group7 = { pick: Pick; keys: EfficiencyKey[]; cases: () => SpeedCase[]; can
 const decodeCandidates = (vllm: boolean) => (start: SpeedEfficiency): Candidate[] => [
   { name: "start values", fit: () => start },
   { name: "fit, cases weighted equally", fit: (t) => fitDecode7(t, start, loss, vllm) },
-  { name: "fit, campaigns weighted equally", fit: (t) => fitDecode7(t, start, campaignLoss7, vllm) },
+  { name: "fit, campaigns weighted equally", fit: (t) => fitDecode7(t, start, campaignLoss, vllm) },
 ];
 const prefillCandidates = (vllm: boolean) => (start: SpeedEfficiency): Candidate[] => [
   { name: "start values", fit: () => start },
   { name: "fit, cases weighted equally", fit: (t) => fitPrefill(t, start, loss) },
-  { name: "fit, campaigns weighted equally", fit: (t) => fitPrefill(t, start, campaignLoss7) },
+  { name: "fit, campaigns weighted equally", fit: (t) => fitPrefill(t, start, campaignLoss) },
   ...(vllm ? [{ name: "MoE share alone, cases weighted equally", fit: (t: SpeedCase[]) => fitPrefill(t, start, loss, true) }] : []),
 ];
 
@@ -468,10 +434,10 @@ export function round7(table: Record<EfficiencyKey, SpeedEfficiency>, groups: Re
     const start = t[g.keys[0]!];
     const ranked = g
       .candidates(start)
-      .map((c) => ({ name: c.name, cv: crossValidate7(cases, g.pick, c.fit), eff: c.fit(cases) }))
+      .map((c) => ({ name: c.name, cv: crossValidateCampaigns(cases, g.pick, c.fit), eff: c.fit(cases) }))
       .sort((a, b) => a.cv - b.cv);
     for (const k of g.keys) t[k] = { ...t[k], ...pickFields(ranked[0]!.eff, g.pick) };
-    report.push({ group, cases: cases.length, campaigns: new Set(cases.map((c) => campaign7(c.source))).size, ranked });
+    report.push({ group, cases: cases.length, campaigns: new Set(cases.map((c) => campaign(c.source))).size, ranked });
   }
   return { table: t, report };
 }
@@ -506,7 +472,7 @@ export function round8Cases(): SpeedCase[] {
 
 /** The vLLM version a case states ([major, minor], the lowest where several), else null. */
 export function statedVllmVersion(c: SpeedCase): [number, number] | null {
-  const text = `${c.note ?? ""} ${SOURCES7.get(c.source)?.description ?? ""}`;
+  const text = `${c.note ?? ""} ${ALL_SOURCES.get(c.source)?.description ?? ""}`;
   // "vLLM 0.23.0", "vLLM v0.11.1", "vllm/vllm-openai:v0.19.0": a 0.x version within 25 characters, no digit between.
   const found = [...text.matchAll(/v(?:LLM|llm)[^0-9]{0,25}?(?<![A-Za-z0-9.])v?(0)\.(\d{1,2})\b/g)].map((m) => [Number(m[1]), Number(m[2])] as [number, number]);
   if (found.length === 0) return null;
@@ -517,14 +483,14 @@ export function statedVllmVersion(c: SpeedCase): [number, number] | null {
 export function deployedVllm(c: SpeedCase): boolean {
   const v = statedVllmVersion(c);
   if (v) return v[0] > 0 || v[1] >= 11;
-  return SOURCES7.get(c.source)!.published >= "2025-10-02";
+  return ALL_SOURCES.get(c.source)!.published >= "2025-10-02";
 }
 
 export const ROUND8_GROUPS: Record<string, Group7> = groupsOver(round8Cases, deployedVllm);
 
 if (require.main === module && process.argv.includes("--round8")) {
   if (process.argv.includes("--list")) {
-    for (const c of round8Cases().filter(isVllm)) console.log(`${deployedVllm(c) ? "0.11+" : "older"}  ${statedVllmVersion(c)?.join(".") ?? `none stated, published ${SOURCES7.get(c.source)!.published}`}  ${c.id}`);
+    for (const c of round8Cases().filter(isVllm)) console.log(`${deployedVllm(c) ? "0.11+" : "older"}  ${statedVllmVersion(c)?.join(".") ?? `none stated, published ${ALL_SOURCES.get(c.source)!.published}`}  ${c.id}`);
   }
   const { table, report } = round7(ROUND7_START, ROUND8_GROUPS);
   for (const r of report) {
