@@ -440,6 +440,14 @@ describe("round 8: vLLM on the versions the project deploys", () => {
     expect(ROUND8_GROUPS["vllm prefill"]!.cases()).toHaveLength(16);
   });
 
+  it("aggregate decode (13 vLLM rows at concurrency 8-128): the documented 21 % under round 6's values, 49 % under round 8's", () => {
+    const rows = [...round8Cases(), ...BLIND8_FIXTURE.cases].filter((c) => c.engine === "vllm" && c.measured.aggregateDecodeTokensPerSecond !== undefined);
+    expect(rows).toHaveLength(13);
+    const median = (table?: Record<EfficiencyKey, SpeedEfficiency>) => summarise(rows.map((c) => runCase(c, table?.[runCase(c).key]).aggregate!.error)).median!;
+    expect(median(ROUND7_START)).toBeLessThanOrEqual(0.21);
+    expect(median()).toBeLessThanOrEqual(0.493);
+  });
+
   it("vLLM: the table holds the fit of the candidate that best predicts unseen campaigns", () => {
     const groups = { "vllm decode": ROUND8_GROUPS["vllm decode"]!, "vllm prefill": ROUND8_GROUPS["vllm prefill"]! };
     const { table, report } = round7(ROUND7_START, groups);
