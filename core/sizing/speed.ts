@@ -126,7 +126,7 @@ export const SPEED_EFFICIENCY: { readonly [K in EfficiencyKey]: SpeedEfficiency 
   // B200, MI300X, L4, RTX 4090, RTX PRO 6000; 1 to 8 GPUs), one set for HBM and GDDR GPUs. The
   // MoE term and a fitted compute were each kept only where they predicted unseen sources better:
   // compute stays unfitted (0.55; 7 prefill cases did not support a value). Round 6
-  // (speed-fit.ts --round6 --campaigns): MoE prefill at 0.4 of η_c, fitted on 6 cases (Qwen3-30B-A3B,
+  // (speed-fit.ts --round6): MoE prefill at 0.4 of η_c, fitted on 6 cases (Qwen3-30B-A3B,
   // Qwen3-235B, DeepSeek-R1, gpt-oss-20b; H100, H200, RTX PRO 6000); fitting η_c as well predicted
   // unseen campaigns worse. Round 8 (speed-fit.ts --round8): decode refitted on the 41 single-request
   // cases of vLLM 0.11 and later (19 campaigns; the project deploys 0.19.0 on CUDA and 0.11.2 on
@@ -137,7 +137,7 @@ export const SPEED_EFFICIENCY: { readonly [K in EfficiencyKey]: SpeedEfficiency 
   // Round 1: fitted on 20 decode and 18 prefill cases (A100 PCIe/SXM, H100 PCIe; 1 and 4 GPUs).
   // Round 3: MoE prefill at 0.1 of η_c (5 cases: DeepSeek-V3 on 8 MI300X and 8 H100, gpt-oss-120b,
   // Qwen3-30B-A3B on an RTX PRO 6000). Round 4: a refit on the 7 cases from 2025 on predicted
-  // unseen sources no better, so those values stayed. Round 6 (speed-fit.ts --round6 --campaigns):
+  // unseen sources no better, so those values stayed. Round 6 (speed-fit.ts --round6):
   // η_c and the MoE share refitted on the 9 cases from 2025 on (4 campaigns: H100, A100, MI300X,
   // MI355X), each campaign weighted equally, which predicted unseen campaigns better.
   "llamacpp/gpu-datacenter": { bandwidth: 0.54, compute: 0.14, stepOverheadMs: 3.8, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 0.15, firstTokenOverheadMs: 0 },
