@@ -45,11 +45,11 @@ function expectNewSources(set: typeof BLIND2_FIXTURE, split: string, earlier: ty
 }
 
 /**
- * Single-request decode errors of a test set's counted cases under an earlier round's table: the
+ * Errors (single-request decode, or prefill) of a test set's counted cases under an earlier round's table: the
  * first evaluations of rounds 1-5 used round 3's vLLM decode values (0.88, 3.75 ms, 0.19 ms),
  * which stood until round 8; round 8 refitted them on vLLM 0.11+ (below).
  */
-function decodeUnder(table: Record<EfficiencyKey, SpeedEfficiency>, results: ReturnType<typeof runTestSet>, engine?: string, pick: "decode" | "prefill" = "decode") {
+function errorsUnder(table: Record<EfficiencyKey, SpeedEfficiency>, results: ReturnType<typeof runTestSet>, engine?: string, pick: "decode" | "prefill" = "decode") {
   return summarise(
     results
       .filter((r) => !r.case.outOfScope && r[pick] && (engine === undefined || r.case.engine === engine))
@@ -307,7 +307,7 @@ describe("round 3: the test set", () => {
   });
 
   it("vLLM single-request decode: 8.7 % at the median over 10 cases (target 20 %: met)", () => {
-    const v = decodeUnder(ROUND7_START, results, "vllm");
+    const v = errorsUnder(ROUND7_START, results, "vllm");
     expect(v.n).toBe(10);
     expect(v.median!).toBeLessThanOrEqual(0.09);
   });
@@ -335,7 +335,7 @@ describe("round 4: the test set", () => {
   });
 
   it("single-request decode: 18.1 % at the median over 15 cases (target 20 %: met)", () => {
-    const d = decodeUnder(ROUND7_START, results);
+    const d = errorsUnder(ROUND7_START, results);
     expect(d.n).toBe(15);
     expect(d.median!).toBeLessThanOrEqual(0.19);
   });
@@ -361,7 +361,7 @@ describe("round 5: the test set", () => {
   });
 
   it("its one decode case: within the documented +134 %", () => {
-    const d = decodeUnder(ROUND7_START, results);
+    const d = errorsUnder(ROUND7_START, results);
     expect(d.n).toBe(1);
     expect(d.median!).toBeLessThanOrEqual(1.35);
   });
@@ -383,17 +383,17 @@ describe("round 6: the test set", () => {
 
   // Its first evaluation, under round 6's table (ROUND7_START).
   it("single-request decode: 20.5 % at the median over 28 cases (target 20 %: missed by 0.5 points)", () => {
-    const d = decodeUnder(ROUND7_START, results);
+    const d = errorsUnder(ROUND7_START, results);
     expect(d.n).toBe(28);
     expect(d.median!).toBeLessThanOrEqual(0.206);
-    expect(decodeUnder(ROUND7_START, results, "vllm").median!).toBeLessThanOrEqual(0.171);
+    expect(errorsUnder(ROUND7_START, results, "vllm").median!).toBeLessThanOrEqual(0.171);
   });
 
   it("prefill: 32.2 % at the median over 15 cases (target 30 %: missed; vLLM 22.3 %: met)", () => {
-    const p = decodeUnder(ROUND7_START, results, undefined, "prefill");
+    const p = errorsUnder(ROUND7_START, results, undefined, "prefill");
     expect(p.n).toBe(15);
     expect(p.median!).toBeLessThanOrEqual(0.323);
-    const v = decodeUnder(ROUND7_START, results, "vllm", "prefill");
+    const v = errorsUnder(ROUND7_START, results, "vllm", "prefill");
     expect(v.n).toBe(7);
     expect(v.median!).toBeLessThanOrEqual(0.224);
   });
@@ -472,20 +472,20 @@ describe("round 7: the test set", () => {
 
   // Its first evaluation, under round 6's table (ROUND7_START).
   it("single-request decode: 32.2 % at the median over 11 cases (target 20 %: missed)", () => {
-    const d = decodeUnder(ROUND7_START, results);
+    const d = errorsUnder(ROUND7_START, results);
     expect(d.n).toBe(11);
     expect(d.median!).toBeLessThanOrEqual(0.323);
   });
 
   it("prefill: 24.9 % at the median over 4 cases (target 30 %: met, on llama.cpp only)", () => {
-    const p = decodeUnder(ROUND7_START, results, undefined, "prefill");
+    const p = errorsUnder(ROUND7_START, results, undefined, "prefill");
     expect(p.n).toBe(4);
     expect(p.median!).toBeLessThanOrEqual(0.25);
   });
 
   it("rounds 6 and 7 together, the sets round 6's model never saw: decode 23.2 % (39 cases), prefill 32.2 % (19)", () => {
     const both = [...testSet("blind6").results, ...results];
-    const pick = (k: "decode" | "prefill") => decodeUnder(ROUND7_START, both, undefined, k);
+    const pick = (k: "decode" | "prefill") => errorsUnder(ROUND7_START, both, undefined, k);
     expect([pick("decode").n, pick("prefill").n]).toEqual([39, 19]);
     expect(pick("decode").median!).toBeLessThanOrEqual(0.233);
     expect(pick("prefill").median!).toBeLessThanOrEqual(0.323);

@@ -102,17 +102,13 @@ export const BLIND7_FIXTURE = blind7Fixture as unknown as typeof BLIND2_FIXTURE;
 /** Round 8's test set (test/fixtures/speed-blind8.json): named before round 8's fit was committed. */
 export const BLIND8_FIXTURE = blind8Fixture as unknown as typeof BLIND2_FIXTURE;
 
+/** The test sets of rounds 1 to 8, by split. */
+export const TEST_SETS = { blind: BLIND_FIXTURE, blind2: BLIND2_FIXTURE, blind3: BLIND3_FIXTURE, blind4: BLIND4_FIXTURE, blind5: BLIND5_FIXTURE, blind6: BLIND6_FIXTURE, blind7: BLIND7_FIXTURE, blind8: BLIND8_FIXTURE } as const;
+
 const CONFIGS: Record<Split, Record<string, unknown>> = {
   train: SPEED_FIXTURE.configs,
   heldout: SPEED_FIXTURE.configs,
-  blind: BLIND_FIXTURE.configs,
-  blind2: BLIND2_FIXTURE.configs,
-  blind3: BLIND3_FIXTURE.configs,
-  blind4: BLIND4_FIXTURE.configs,
-  blind5: BLIND5_FIXTURE.configs,
-  blind6: BLIND6_FIXTURE.configs,
-  blind7: BLIND7_FIXTURE.configs,
-  blind8: BLIND8_FIXTURE.configs,
+  ...(Object.fromEntries(Object.entries(TEST_SETS).map(([split, f]) => [split, f.configs])) as Record<keyof typeof TEST_SETS, Record<string, unknown>>),
 };
 
 const archCache = new Map<string, ModelArchitecture>();
@@ -184,9 +180,6 @@ export function runCase(c: SpeedCase, eff?: SpeedEfficiency): SpeedResult {
 export function runAllSpeed(): SpeedResult[] {
   return SPEED_FIXTURE.cases.map((c) => runCase(c));
 }
-
-/** The test sets of rounds 1 to 8, by split. */
-export const TEST_SETS = { blind: BLIND_FIXTURE, blind2: BLIND2_FIXTURE, blind3: BLIND3_FIXTURE, blind4: BLIND4_FIXTURE, blind5: BLIND5_FIXTURE, blind6: BLIND6_FIXTURE, blind7: BLIND7_FIXTURE, blind8: BLIND8_FIXTURE } as const;
 
 /** One test set's cases, run with the calibrated efficiencies. */
 export function runTestSet(split: keyof typeof TEST_SETS): SpeedResult[] {

@@ -178,17 +178,23 @@ if (require.main === module && process.argv.includes("--moe")) {
  * all four earlier files; round 4's test set (speed-blind4.json) is never read here. vLLM keeps
  * round 3's values.
  */
-const SOURCES = new Map([...SPEED_FIXTURE.sources, ...BLIND_FIXTURE.sources, ...BLIND2_FIXTURE.sources, ...BLIND3_FIXTURE.sources].map((s) => [s.id, s]));
+// Every source of the files rounds 4 to 8 read (ids are unique across files, so the later files change no earlier round's result).
+const ALL_SOURCES = new Map(
+  [SPEED_FIXTURE, BLIND_FIXTURE, BLIND2_FIXTURE, BLIND3_FIXTURE, BLIND4_FIXTURE, BLIND5_FIXTURE, BLIND6_FIXTURE, BLIND7_FIXTURE].flatMap((f) => f.sources).map((s) => [s.id, s]),
+);
 
 /** Every in-scope case round 4 may fit on: the three files round 3 used and round 3's test set. */
 export function round4Cases(): SpeedCase[] {
   return [...round3Cases(), ...BLIND3_FIXTURE.cases.filter((c) => !c.outOfScope)];
 }
 
-/** llama.cpp GPU cases of one efficiency class from sources dated 2025 or later. */
-export function recentLlamaCases(key: EfficiencyKey): SpeedCase[] {
-  return round4Cases().filter((c) => c.engine !== "vllm" && c.hardware.gpu !== undefined && runCase(c).key === key && SOURCES.get(c.source)!.published >= "2025");
+/** llama.cpp GPU cases of one efficiency class, among `pool`, from sources dated 2025 or later. */
+function recentLlama(key: EfficiencyKey, pool: SpeedCase[]): SpeedCase[] {
+  return pool.filter((c) => c.engine !== "vllm" && c.hardware.gpu !== undefined && runCase(c).key === key && ALL_SOURCES.get(c.source)!.published >= "2025");
 }
+
+/** Round 4's pool of {@link recentLlama}. */
+export const recentLlamaCases = (key: EfficiencyKey): SpeedCase[] => recentLlama(key, round4Cases());
 
 /** Decode (η_bw, overhead) on every case, then {@link fitLlamaPrefill}. */
 export function fitLlama(cases: SpeedCase[], base: SpeedEfficiency): SpeedEfficiency {
@@ -265,8 +271,6 @@ export function round6Cases(): SpeedCase[] {
   return [...round5Cases(), ...BLIND5_FIXTURE.cases.filter((c) => !c.outOfScope)];
 }
 
-// Every source of the files rounds 6 to 8 read (ids are unique across files, so a larger map changes no earlier round's result).
-const ALL_SOURCES = new Map([...SOURCES.values(), ...[BLIND4_FIXTURE, BLIND5_FIXTURE, BLIND6_FIXTURE, BLIND7_FIXTURE].flatMap((f) => f.sources)].map((s) => [s.id, s]));
 
 /** The campaign of a source: its repository, its issue/PR/discussion thread, or its web site. */
 export function campaign(sourceId: string): string {
@@ -314,43 +318,47 @@ function fitPrefill(cases: SpeedCase[], base: SpeedEfficiency, lossFn: Loss, moe
   return e;
 }
 
-/** The groups round 6 fits, and the values each starts from (rounds 3 and 4). */
+/** The table round 7 starts from: round 6's values. */
+export const ROUND7_START: Record<EfficiencyKey, SpeedEfficiency> = {
+  "vllm/gpu-datacenter": { bandwidth: 0.88, compute: 0.55, stepOverheadMs: 3.75, parallelMoeLayerOverheadMs: 0.19, moePrefillCompute: 0.4, firstTokenOverheadMs: 0 },
+  "vllm/gpu-consumer": { bandwidth: 0.88, compute: 0.55, stepOverheadMs: 3.75, parallelMoeLayerOverheadMs: 0.19, moePrefillCompute: 0.4, firstTokenOverheadMs: 0 },
+  "llamacpp/gpu-datacenter": { bandwidth: 0.54, compute: 0.14, stepOverheadMs: 3.8, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 0.15, firstTokenOverheadMs: 0 },
+  "llamacpp/gpu-consumer": { bandwidth: 0.83, compute: 0.48, stepOverheadMs: 1.0, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 0.35, firstTokenOverheadMs: 0 },
+  "llamacpp/amd-gpu-consumer": { bandwidth: 0.57, compute: 0.63, stepOverheadMs: 3.0, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 0.1, firstTokenOverheadMs: 0 },
+  "llamacpp/cpu": { bandwidth: 0.6, compute: 0.5, stepOverheadMs: 1.0, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 1, firstTokenOverheadMs: 0 },
+};
+
+/** The groups round 6 fits, and the values each starts from (rounds 3 and 4: round 6's table before its prefill fit). */
 export const ROUND6_GROUPS = {
-  // Round 3's vLLM values (round 8 later refitted the decode ones).
-  vllm: { start: { bandwidth: 0.88, compute: 0.55, stepOverheadMs: 3.75, parallelMoeLayerOverheadMs: 0.19, moePrefillCompute: 1, firstTokenOverheadMs: 0 }, cases: (): SpeedCase[] => vllmPrefill(round6Cases()) },
-  "llamacpp/gpu-consumer": { start: { ...SPEED_EFFICIENCY["llamacpp/gpu-consumer"], compute: 0.48, moePrefillCompute: 0.35 }, cases: (): SpeedCase[] => recentLlamaCases6("llamacpp/gpu-consumer") },
-  "llamacpp/gpu-datacenter": { start: { ...SPEED_EFFICIENCY["llamacpp/gpu-datacenter"], compute: 0.3, moePrefillCompute: 0.1 }, cases: (): SpeedCase[] => recentLlamaCases6("llamacpp/gpu-datacenter") },
+  vllm: { start: { ...ROUND7_START["vllm/gpu-datacenter"], moePrefillCompute: 1 }, cases: (): SpeedCase[] => vllmPrefill(round6Cases()) },
+  "llamacpp/gpu-consumer": { start: ROUND7_START["llamacpp/gpu-consumer"], cases: (): SpeedCase[] => recentLlama("llamacpp/gpu-consumer", round6Cases()) },
+  "llamacpp/gpu-datacenter": { start: { ...ROUND7_START["llamacpp/gpu-datacenter"], compute: 0.3, moePrefillCompute: 0.1 }, cases: (): SpeedCase[] => recentLlama("llamacpp/gpu-datacenter", round6Cases()) },
 } as const;
 export type Round6Group = keyof typeof ROUND6_GROUPS;
-
-/** llama.cpp GPU cases of one efficiency class from sources dated 2025 or later, round 6's pool. */
-export function recentLlamaCases6(key: EfficiencyKey): SpeedCase[] {
-  return round6Cases().filter((c) => c.engine !== "vllm" && c.hardware.gpu !== undefined && runCase(c).key === key && ALL_SOURCES.get(c.source)!.published >= "2025");
-}
 
 export interface Candidate {
   name: string;
   fit: (train: SpeedCase[]) => SpeedEfficiency;
 }
 
-/** Round 6's candidates for one group. */
-export function round6Candidates(group: Round6Group): Candidate[] {
-  const start = ROUND6_GROUPS[group].start;
-  const out: Candidate[] = [
-    { name: "start values", fit: () => start },
-    { name: "fit, cases weighted equally", fit: (t) => fitPrefill(t, start, loss) },
-    { name: "fit, campaigns weighted equally", fit: (t) => fitPrefill(t, start, campaignLoss) },
-  ];
-  if (group === "vllm") out.push({ name: "MoE share alone, cases weighted equally", fit: (t) => fitPrefill(t, start, loss, true) });
-  return out;
-}
+type Ranked = { name: string; cv: number; eff: SpeedEfficiency }[];
 
 /** Each candidate's leave-one-campaign-out error and its fit on every case; the chosen one first. */
-export function round6Choice(group: Round6Group): { name: string; cv: number; eff: SpeedEfficiency }[] {
-  const cases = ROUND6_GROUPS[group].cases();
-  return round6Candidates(group)
-    .map((c) => ({ name: c.name, cv: crossValidateCampaigns(cases, "prefill", c.fit), eff: c.fit(cases) }))
-    .sort((a, b) => a.cv - b.cv);
+function rank(cases: SpeedCase[], pick: Pick, candidates: Candidate[]): Ranked {
+  return candidates.map((c) => ({ name: c.name, cv: crossValidateCampaigns(cases, pick, c.fit), eff: c.fit(cases) })).sort((a, b) => a.cv - b.cv);
+}
+
+/** Prefill candidates from `start`: keep it, fit weighing cases or campaigns equally, and (vLLM) the MoE share alone. */
+const prefillCandidates = (vllm: boolean) => (start: SpeedEfficiency): Candidate[] => [
+  { name: "start values", fit: () => start },
+  { name: "fit, cases weighted equally", fit: (t) => fitPrefill(t, start, loss) },
+  { name: "fit, campaigns weighted equally", fit: (t) => fitPrefill(t, start, campaignLoss) },
+  ...(vllm ? [{ name: "MoE share alone, cases weighted equally", fit: (t: SpeedCase[]) => fitPrefill(t, start, loss, true) }] : []),
+];
+
+/** Round 6's ranking for one group. */
+export function round6Choice(group: Round6Group): Ranked {
+  return rank(ROUND6_GROUPS[group].cases(), "prefill", prefillCandidates(group === "vllm")(ROUND6_GROUPS[group].start));
 }
 
 if (require.main === module && process.argv.includes("--round6")) {
@@ -372,9 +380,6 @@ export function round7Cases(): SpeedCase[] {
   return [...round6Cases(), ...BLIND6_FIXTURE.cases.filter((c) => !c.outOfScope)];
 }
 
-const recent7 = (key: EfficiencyKey, pool: SpeedCase[] = round7Cases()): SpeedCase[] =>
-  pool.filter((c) => c.engine !== "vllm" && c.hardware.gpu !== undefined && runCase(c).key === key && ALL_SOURCES.get(c.source)!.published >= "2025");
-
 /** Decode: bandwidth and overhead on a grid, then (vLLM) the per-MoE-layer term over several GPUs. */
 function fitDecode7(cases: SpeedCase[], base: SpeedEfficiency, lossFn: Loss, vllm: boolean): SpeedEfficiency {
   const single = cases.filter((c) => singleDecode(c) && runCase(c, base).decode);
@@ -390,32 +395,16 @@ const decodeCandidates = (vllm: boolean) => (start: SpeedEfficiency): Candidate[
   { name: "fit, cases weighted equally", fit: (t) => fitDecode7(t, start, loss, vllm) },
   { name: "fit, campaigns weighted equally", fit: (t) => fitDecode7(t, start, campaignLoss, vllm) },
 ];
-const prefillCandidates = (vllm: boolean) => (start: SpeedEfficiency): Candidate[] => [
-  { name: "start values", fit: () => start },
-  { name: "fit, cases weighted equally", fit: (t) => fitPrefill(t, start, loss) },
-  { name: "fit, campaigns weighted equally", fit: (t) => fitPrefill(t, start, campaignLoss) },
-  ...(vllm ? [{ name: "MoE share alone, cases weighted equally", fit: (t: SpeedCase[]) => fitPrefill(t, start, loss, true) }] : []),
-];
-
-/** The table round 7 starts from: round 6's values. */
-export const ROUND7_START: Record<EfficiencyKey, SpeedEfficiency> = {
-  "vllm/gpu-datacenter": { bandwidth: 0.88, compute: 0.55, stepOverheadMs: 3.75, parallelMoeLayerOverheadMs: 0.19, moePrefillCompute: 0.4, firstTokenOverheadMs: 0 },
-  "vllm/gpu-consumer": { bandwidth: 0.88, compute: 0.55, stepOverheadMs: 3.75, parallelMoeLayerOverheadMs: 0.19, moePrefillCompute: 0.4, firstTokenOverheadMs: 0 },
-  "llamacpp/gpu-datacenter": { bandwidth: 0.54, compute: 0.14, stepOverheadMs: 3.8, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 0.15, firstTokenOverheadMs: 0 },
-  "llamacpp/gpu-consumer": { bandwidth: 0.83, compute: 0.48, stepOverheadMs: 1.0, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 0.35, firstTokenOverheadMs: 0 },
-  "llamacpp/amd-gpu-consumer": { bandwidth: 0.57, compute: 0.63, stepOverheadMs: 3.0, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 0.1, firstTokenOverheadMs: 0 },
-  "llamacpp/cpu": { bandwidth: 0.6, compute: 0.5, stepOverheadMs: 1.0, parallelMoeLayerOverheadMs: 0, moePrefillCompute: 1, firstTokenOverheadMs: 0 },
-};
 
 /** The groups of a round over a pool of cases (vLLM cases further filtered by `vllmCases`), in the order they are fitted. */
 function groupsOver(pool: () => SpeedCase[], vllmCases: (c: SpeedCase) => boolean = () => true): Record<string, Group7> {
   return {
     "vllm decode": { pick: "decode", keys: ["vllm/gpu-datacenter", "vllm/gpu-consumer"], cases: () => pool().filter((c) => isVllm(c) && singleDecode(c) && vllmCases(c)), candidates: decodeCandidates(true) },
-    "llamacpp/gpu-consumer decode": { pick: "decode", keys: ["llamacpp/gpu-consumer"], cases: () => recent7("llamacpp/gpu-consumer", pool()), candidates: decodeCandidates(false) },
-    "llamacpp/gpu-datacenter decode": { pick: "decode", keys: ["llamacpp/gpu-datacenter"], cases: () => recent7("llamacpp/gpu-datacenter", pool()), candidates: decodeCandidates(false) },
+    "llamacpp/gpu-consumer decode": { pick: "decode", keys: ["llamacpp/gpu-consumer"], cases: () => recentLlama("llamacpp/gpu-consumer", pool()), candidates: decodeCandidates(false) },
+    "llamacpp/gpu-datacenter decode": { pick: "decode", keys: ["llamacpp/gpu-datacenter"], cases: () => recentLlama("llamacpp/gpu-datacenter", pool()), candidates: decodeCandidates(false) },
     "vllm prefill": { pick: "prefill", keys: ["vllm/gpu-datacenter", "vllm/gpu-consumer"], cases: () => vllmPrefill(pool()).filter(vllmCases), candidates: prefillCandidates(true) },
-    "llamacpp/gpu-consumer prefill": { pick: "prefill", keys: ["llamacpp/gpu-consumer"], cases: () => recent7("llamacpp/gpu-consumer", pool()), candidates: prefillCandidates(false) },
-    "llamacpp/gpu-datacenter prefill": { pick: "prefill", keys: ["llamacpp/gpu-datacenter"], cases: () => recent7("llamacpp/gpu-datacenter", pool()), candidates: prefillCandidates(false) },
+    "llamacpp/gpu-consumer prefill": { pick: "prefill", keys: ["llamacpp/gpu-consumer"], cases: () => recentLlama("llamacpp/gpu-consumer", pool()), candidates: prefillCandidates(false) },
+    "llamacpp/gpu-datacenter prefill": { pick: "prefill", keys: ["llamacpp/gpu-datacenter"], cases: () => recentLlama("llamacpp/gpu-datacenter", pool()), candidates: prefillCandidates(false) },
   };
 }
 
@@ -426,16 +415,12 @@ export const ROUND7_GROUPS: Record<string, Group7> = groupsOver(round7Cases);
  * Runs round 7 from the given table (round 6's values): each group's candidates, cross-validated,
  * the best one's fit on all its cases written into the table for the next groups.
  */
-export function round7(table: Record<EfficiencyKey, SpeedEfficiency>, groups: Record<string, Group7> = ROUND7_GROUPS): { table: Record<EfficiencyKey, SpeedEfficiency>; report: { group: string; cases: number; campaigns: number; ranked: { name: string; cv: number; eff: SpeedEfficiency }[] }[] } {
+export function round7(table: Record<EfficiencyKey, SpeedEfficiency>, groups: Record<string, Group7> = ROUND7_GROUPS): { table: Record<EfficiencyKey, SpeedEfficiency>; report: { group: string; cases: number; campaigns: number; ranked: Ranked }[] } {
   const t = { ...table };
   const report = [];
   for (const [group, g] of Object.entries(groups)) {
     const cases = g.cases();
-    const start = t[g.keys[0]!];
-    const ranked = g
-      .candidates(start)
-      .map((c) => ({ name: c.name, cv: crossValidateCampaigns(cases, g.pick, c.fit), eff: c.fit(cases) }))
-      .sort((a, b) => a.cv - b.cv);
+    const ranked = rank(cases, g.pick, g.candidates(t[g.keys[0]!]));
     for (const k of g.keys) t[k] = { ...t[k], ...pickFields(ranked[0]!.eff, g.pick) };
     report.push({ group, cases: cases.length, campaigns: new Set(cases.map((c) => campaign(c.source))).size, ranked });
   }
@@ -445,14 +430,17 @@ export function round7(table: Record<EfficiencyKey, SpeedEfficiency>, groups: Re
 const pickFields = (e: SpeedEfficiency, pick: Pick): Partial<SpeedEfficiency> =>
   pick === "decode" ? { bandwidth: e.bandwidth, stepOverheadMs: e.stepOverheadMs, parallelMoeLayerOverheadMs: e.parallelMoeLayerOverheadMs } : { compute: e.compute, moePrefillCompute: e.moePrefillCompute };
 
-if (require.main === module && process.argv.includes("--round7")) {
-  const { table, report } = round7(ROUND7_START);
+/** Prints a round's rankings and the table it ends with. */
+function printRound(groups: Record<string, Group7>): void {
+  const { table, report } = round7(ROUND7_START, groups);
   for (const r of report) {
     console.log(`${r.group}: ${r.cases} cases, ${r.campaigns} campaigns`);
-    for (const c of r.ranked) console.log(`  ${c.cv.toFixed(3)}  ${c.name}: ${JSON.stringify(pickFields(c.eff, ROUND7_GROUPS[r.group]!.pick))}`);
+    for (const c of r.ranked) console.log(`  ${c.cv.toFixed(3)}  ${c.name}: ${JSON.stringify(pickFields(c.eff, groups[r.group]!.pick))}`);
   }
   console.log(JSON.stringify(table, null, 1));
 }
+
+if (require.main === module && process.argv.includes("--round7")) printRound(ROUND7_GROUPS);
 
 /*
  * Round 8: vLLM fitted on the versions the project deploys. The inference layer pins vLLM 0.19.0
@@ -492,10 +480,5 @@ if (require.main === module && process.argv.includes("--round8")) {
   if (process.argv.includes("--list")) {
     for (const c of round8Cases().filter(isVllm)) console.log(`${deployedVllm(c) ? "0.11+" : "older"}  ${statedVllmVersion(c)?.join(".") ?? `none stated, published ${ALL_SOURCES.get(c.source)!.published}`}  ${c.id}`);
   }
-  const { table, report } = round7(ROUND7_START, ROUND8_GROUPS);
-  for (const r of report) {
-    console.log(`${r.group}: ${r.cases} cases, ${r.campaigns} campaigns`);
-    for (const c of r.ranked) console.log(`  ${c.cv.toFixed(3)}  ${c.name}: ${JSON.stringify(pickFields(c.eff, ROUND8_GROUPS[r.group]!.pick))}`);
-  }
-  console.log(JSON.stringify(table));
+  printRound(ROUND8_GROUPS);
 }
